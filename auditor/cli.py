@@ -1,0 +1,249 @@
+"""The `auditor` command: a thin typer layer over auditor.commands.
+
+Each command loads the configuration, calls the library and renders the result. Errors
+the library expects (AuditorError) become one line on stderr and the contract's exit
+code; anything else is an internal error (exit 70), with a traceback only under --debug.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import traceback
+from dataclasses import replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditor.config import Config, load_config
+from auditor.errors import AuditorError, UsageError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Snapshot Smartsheet billing sheets into git and audit what changed.",
+)
+_state = {"debug": False, "repo": None, "branch": None}
+
+
+class DiffFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+class DataFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.callback()
+def _options(
+    repo: Annotated[
+        Path | None, typer.Option(help="Repository that holds the snapshots [env: AUDITOR_REPO].")
+    ] = None,
+    branch: Annotated[
+        str | None, typer.Option(help="Branch that holds the snapshots [env: AUDITOR_BRANCH].")
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks on errors.")] = False,
+) -> None:
+    _state.update(debug=debug, repo=repo, branch=branch)
+
+
+def _config() -> Config:
+    config = load_config()
+    if _state["repo"] is not None:
+        config = replace(config, repo=_state["repo"])
+    if _state["branch"] is not None:
+        config = replace(config, branch=_state["branch"])
+    return config
+
+
+def _store(config: Config):
+    from auditor.store.gitstore import Store
+
+    return Store(config.repo, config.branch)
+
+
+def _console():
+    from rich.console import Console
+
+    # Piped output is read in logs and files, where rich's default of 80 columns is cramped.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+def _time(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--fetched-at {text!r} is not an ISO time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@app.command()
+def snapshot(
+    file: Annotated[
+        Path | None, typer.Option(help="A .xlsx, .csv or saved Smartsheet-JSON file to snapshot.")
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="Column(s) that identify a row, comma-separated.")
+    ] = None,
+    id: Annotated[
+        str | None, typer.Option("--id", help="Snapshot folder name (default: the file's stem).")
+    ] = None,
+    worksheet: Annotated[
+        str | None, typer.Option(help="Worksheet of a .xlsx file (default: the first).")
+    ] = None,
+    fetched_at: Annotated[
+        str | None,
+        typer.Option(help="Record this ISO time as the fetch time (for importing old exports)."),
+    ] = None,
+) -> None:
+    """Record each source in one commit on the snapshots branch."""
+    from auditor.commands.snapshot import take_snapshot
+    from auditor.sources.files import read_file
+
+    config = _config()
+    if file is None:
+        raise UsageError("nothing to snapshot: give --file PATH --key COLUMN")
+    keys = tuple(part.strip() for part in key.split(",")) if key else config.key_columns
+    sheets = [
+        read_file(
+            file,
+            key_columns=keys,
+            sheet_id=id,
+            worksheet=worksheet,
+            money_columns=config.money_columns,
+        )
+    ]
+    store = _store(config)
+    result = take_snapshot(
+        store,
+        sheets,
+        money_columns=config.money_columns,
+        ignored_columns=config.ignored_columns,
+        author=(config.author_name, config.author_email),
+        fetched_at=_time(fetched_at),
+        run_url=config.run_url,
+    )
+    from auditor.commands.snapshot import summary_line
+
+    versions = {sheet.sheet_id: sheet.version for sheet in sheets}
+    for diff in result.diffs:
+        typer.echo(summary_line(diff, versions.get(diff.sheet_id)))
+    if result.commit is None:
+        typer.echo(f"data unchanged: no commit made on branch {config.branch!r}")
+    else:
+        typer.echo(f"snapshot {result.commit} on branch {config.branch!r}")
+
+
+@app.command()
+def diff(
+    rev_a: Annotated[str, typer.Argument(help="Older snapshot.")] = "HEAD~1",
+    rev_b: Annotated[str, typer.Argument(help="Newer snapshot.")] = "HEAD",
+    sheet: Annotated[str | None, typer.Option(help="Only this sheet id.")] = None,
+    format: Annotated[DiffFormat, typer.Option("--format", help="Output format.")] = (
+        DiffFormat.table
+    ),
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit 1 when the snapshots differ.")
+    ] = False,
+    limit: Annotated[
+        int, typer.Option(min=1, help="Changes shown per sheet (table, markdown).")
+    ] = 50,
+    max_bytes: Annotated[
+        int, typer.Option(min=1024, help="Markdown size cap (GitHub job summary: 1 MiB).")
+    ] = 1024 * 1024,
+) -> None:
+    """Compare two snapshots (default HEAD~1 and HEAD of the snapshots branch)."""
+    from auditor.commands.history import diff_revisions
+
+    config = _config()
+    result = diff_revisions(
+        _store(config), rev_a, rev_b, sheet=sheet, ignored_columns=config.ignored_columns
+    )
+    if format is DiffFormat.json:
+        from auditor.outputs.json_format import diff_document, dumps
+
+        sys.stdout.buffer.write(dumps(diff_document(result)))
+    elif format is DiffFormat.markdown:
+        from auditor.outputs.markdown import diff_markdown
+
+        typer.echo(diff_markdown(result, limit, max_bytes), nl=False)
+    else:
+        from auditor.outputs.table import print_diff
+
+        print_diff(_console(), result, limit)
+    if exit_code and result.changed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def log(
+    max_count: Annotated[
+        int | None, typer.Option("-n", "--max-count", min=1, help="Show at most N snapshots.")
+    ] = None,
+    format: Annotated[DataFormat, typer.Option("--format", help="Output format.")] = (
+        DataFormat.table
+    ),
+) -> None:
+    """List the snapshots, newest first, with their change counts."""
+    from auditor.commands.history import log_entries
+
+    entries = log_entries(_store(_config()), max_count)
+    if format is DataFormat.json:
+        from auditor.outputs.json_format import dumps, log_document
+
+        sys.stdout.buffer.write(dumps(log_document(entries)))
+    else:
+        from auditor.outputs.table import print_log
+
+        print_log(_console(), entries)
+
+
+@app.command()
+def show(
+    rev: Annotated[str, typer.Argument(help="Snapshot to show.")] = "HEAD",
+    sheet: Annotated[str | None, typer.Option(help="Only this sheet id.")] = None,
+    format: Annotated[DataFormat, typer.Option("--format", help="Output format.")] = (
+        DataFormat.table
+    ),
+    limit: Annotated[int, typer.Option(min=1, help="Rows shown per sheet (table).")] = 50,
+) -> None:
+    """Show the data of one snapshot."""
+    from auditor.commands.history import show_snapshot
+
+    side, sheets = show_snapshot(_store(_config()), rev, sheet)
+    if format is DataFormat.json:
+        from auditor.outputs.json_format import dumps, show_document
+
+        sys.stdout.buffer.write(dumps(show_document(side, sheets)))
+    else:
+        from auditor.outputs.table import print_snapshot
+
+        print_snapshot(_console(), sheets, limit)
+
+
+def _fail(message: str, code: int) -> None:
+    sys.stderr.write(f"auditor: error: {message}\n")
+    sys.exit(code)
+
+
+def main() -> None:
+    logging.basicConfig(format="auditor: warning: %(message)s", level=logging.WARNING)
+    try:
+        app()
+    except AuditorError as error:
+        if _state["debug"]:
+            traceback.print_exc()
+        _fail(str(error), error.exit_code)
+    except Exception as error:
+        if _state["debug"]:
+            traceback.print_exc()
+        _fail(f"internal error: {type(error).__name__}: {error} (run with --debug)", 70)

@@ -1,0 +1,1 @@
+"""The library behind each CLI command: callable and testable without the CLI."""

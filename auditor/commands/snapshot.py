@@ -1,0 +1,241 @@
+"""`auditor snapshot`: record every source in one commit on the snapshots branch.
+
+All sources are read and encoded before anything is written, and the branch moves in a
+single compare-and-swap at the end, so a failing source leaves the branch as it was. A
+writer that loses the race to another re-makes its commit on the new tip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from auditor.diff.compute import diff_sheet
+from auditor.diff.model import SheetDiff
+from auditor.errors import GitError, UsageError
+from auditor.snapshot import canonical
+from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SUMMARY_FILE, SheetFiles
+from auditor.snapshot.model import Sheet
+from auditor.store.gitstore import BLOB_MODE, SNAPSHOTS, TREE_MODE, Store, object_id, tree_bytes
+from auditor.store.message import SheetRecord, compose, iso, plural, sheet_records
+from auditor.store.readme import ReadmeSheet, render
+
+MAX_ATTEMPTS = 20
+
+
+@dataclass
+class SnapshotResult:
+    commit: str | None
+    parent: str | None
+    diffs: list[SheetDiff]
+
+    @property
+    def baseline(self) -> bool:
+        return self.commit is not None and self.parent is None
+
+
+@dataclass
+class _Encoded:
+    sheet: Sheet
+    files: dict[str, bytes]
+    tree: str
+
+    def as_files(self) -> SheetFiles:
+        return SheetFiles(canonical.load(self.files[SHEET_FILE]), self.files[ROWS_FILE])
+
+
+def take_snapshot(
+    store: Store,
+    sheets: list[Sheet],
+    *,
+    money_columns: tuple[str, ...] = (),
+    ignored_columns: tuple[str, ...] = (),
+    author: tuple[str, str],
+    fetched_at: dt.datetime | None = None,
+    run_url: str | None = None,
+    before_update: Callable[[int], None] | None = None,
+) -> SnapshotResult:
+    """Commit `sheets` to the branch unless their data equals the tip's.
+
+    `before_update` is called with the attempt number between making the commit and
+    moving the branch; tests use it to lose a race on purpose.
+    """
+    ids = [sheet.sheet_id for sheet in sheets]
+    if len(set(ids)) != len(ids):
+        raise UsageError(f"two sources share a snapshot folder: {sorted(ids)}; give each an --id")
+    fetched_at = (fetched_at or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    encoded = [_encode(sheet, money_columns) for sheet in sheets]
+    ignored = frozenset(ignored_columns)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        expected = store.local_tip()
+        parent = store.tip()
+        trees = store.sheet_trees(parent)
+        diffs, changed = _compare(store, encoded, trees, ignored)
+        if not changed:
+            return SnapshotResult(None, parent, diffs)
+        records = sheet_records(store.info(parent).message) if parent else {}
+        commit = _commit(
+            store, parent, trees, encoded, changed, diffs, records, fetched_at, author, run_url
+        )
+        if before_update:
+            before_update(attempt)
+        if store.compare_and_swap(commit, expected):
+            return SnapshotResult(commit, parent, diffs)
+    raise GitError(
+        f"branch {store.branch!r} kept moving under {MAX_ATTEMPTS} attempts to commit; try again"
+    )
+
+
+def _encode(sheet: Sheet, money_columns: tuple[str, ...]) -> _Encoded:
+    files = {
+        SHEET_FILE: canonical.sheet_json(sheet),
+        ROWS_FILE: canonical.rows_json(sheet.rows),
+        SUMMARY_FILE: canonical.summary_json(sheet.rows, money_columns),
+    }
+    entries = {name: (BLOB_MODE, object_id("blob", data)) for name, data in files.items()}
+    return _Encoded(sheet, files, object_id("tree", tree_bytes(entries)))
+
+
+def _compare(
+    store: Store, encoded: list[_Encoded], trees: dict[str, str], ignored: frozenset[str]
+) -> tuple[list[SheetDiff], set[str]]:
+    diffs: list[SheetDiff] = []
+    changed: set[str] = set()
+    for item in encoded:
+        sheet_id = item.sheet.sheet_id
+        old_tree = trees.get(sheet_id)
+        if old_tree == item.tree:
+            diffs.append(SheetDiff(sheet_id, item.sheet.name, "unchanged"))
+            continue
+        old = store.sheet_files(old_tree) if old_tree else None
+        diff = diff_sheet(sheet_id, old, item.as_files(), ignored)
+        diffs.append(diff)
+        if old is None or diff.changed or old.meta != item.as_files().meta:
+            changed.add(sheet_id)
+    return diffs, changed
+
+
+def _commit(
+    store: Store,
+    parent: str | None,
+    trees: dict[str, str],
+    encoded: list[_Encoded],
+    changed: set[str],
+    diffs: list[SheetDiff],
+    records: dict[str, SheetRecord],
+    fetched_at: dt.datetime,
+    author: tuple[str, str],
+    run_url: str | None,
+) -> str:
+    when = iso(fetched_at)
+    folders = dict(trees)
+    names: dict[str, str] = {}
+    new_records: dict[str, SheetRecord] = {}
+    for item, diff in zip(encoded, diffs, strict=True):
+        sheet_id = item.sheet.sheet_id
+        names[sheet_id] = item.sheet.name
+        if sheet_id in changed:
+            folders[sheet_id] = store.write_tree(
+                {name: (BLOB_MODE, store.write_blob(data)) for name, data in item.files.items()}
+            )
+        previous = records.get(sheet_id)
+        summary = canonical.load(item.files[SUMMARY_FILE])
+        new_records[sheet_id] = SheetRecord(
+            sheet_id,
+            item.sheet.version,
+            summary["rows"],
+            summary["cells"],
+            len(diff.rows_added),
+            len(diff.rows_removed),
+            len(diff.cells_changed),
+            when if sheet_id in changed or previous is None else previous.last_change,
+        )
+    for sheet_id in folders.keys() - new_records.keys():
+        names[sheet_id] = canonical.load(store.read(folders[sheet_id], SHEET_FILE))["name"]
+        new_records[sheet_id] = _carried(store, folders[sheet_id], records.get(sheet_id))
+    snapshots = store.write_tree({key: (TREE_MODE, tree) for key, tree in folders.items()})
+    readme = [
+        ReadmeSheet(key, names[key], record.rows, record.cells, record.last_change)
+        for key, record in new_records.items()
+    ]
+    root = store.write_tree(
+        {
+            "README.md": (BLOB_MODE, store.write_blob(render(readme, when))),
+            SNAPSHOTS: (TREE_MODE, snapshots),
+        }
+    )
+    ordered = sorted(diffs, key=lambda diff: diff.sheet_id not in changed)
+    versions = {item.sheet.sheet_id: item.sheet.version for item in encoded}
+    summaries = [summary_line(diff, versions[diff.sheet_id]) for diff in ordered]
+    changes = [line for diff in ordered for line in change_lines(diff, len(diffs) > 1)]
+    ordered_records = [new_records[key] for key in sorted(new_records)]
+    message = compose(summaries, changes, fetched_at, ordered_records, run_url)
+    return store.write_commit(root, parent, message, author, fetched_at)
+
+
+def _carried(store: Store, tree: str, previous: SheetRecord | None) -> SheetRecord:
+    """The record of a sheet not read this time: same figures, no changes."""
+    if previous is not None:
+        return SheetRecord(
+            previous.sheet_id,
+            previous.version,
+            previous.rows,
+            previous.cells,
+            last_change=previous.last_change,
+        )
+    summary = canonical.load(store.read(tree, SUMMARY_FILE))
+    sheet_id = canonical.load(store.read(tree, SHEET_FILE))["id"]
+    return SheetRecord(sheet_id, None, summary["rows"], summary["cells"])
+
+
+def summary_line(diff: SheetDiff, version: int | None) -> str:
+    """`Billing 2026 (v142): +3 rows, -1 row, 7 cells`."""
+    label = diff.name + (f" (v{version})" if version is not None else "")
+    if diff.status == "added":
+        return f"{label}: {plural(len(diff.rows_added), 'row')} (first snapshot)"
+    if diff.status == "unchanged":
+        return f"{label}: unchanged"
+    parts = [
+        f"+{plural(len(diff.rows_added), 'row')}",
+        f"-{plural(len(diff.rows_removed), 'row')}",
+        plural(len(diff.cells_changed), "cell"),
+    ]
+    extras = [
+        (diff.formulas_changed, "formula"),
+        (diff.columns_added, "column added"),
+        (diff.columns_removed, "column removed"),
+        (diff.columns_renamed, "column renamed"),
+    ]
+    parts += [_count(len(items), noun) for items, noun in extras if items]
+    return f"{label}: " + ", ".join(parts)
+
+
+def _count(count: int, noun: str) -> str:
+    head, _, tail = noun.partition(" ")
+    return f"{plural(count, head)} {tail}".strip()
+
+
+def change_lines(diff: SheetDiff, with_name: bool) -> list[str]:
+    """One line per change, for the commit message; the baseline lists none."""
+    if diff.status == "added":
+        return []
+    prefix = f"{diff.name}: " if with_name else ""
+    lines = [f"{prefix}column {title!r} added" for title in diff.columns_added]
+    lines += [f"{prefix}column {title!r} removed" for title in diff.columns_removed]
+    lines += [f"{prefix}column {old!r} renamed to {new!r}" for old, new in diff.columns_renamed]
+    lines += [f"{prefix}+ row {change.key}" for change in diff.rows_added]
+    lines += [f"{prefix}- row {change.key}" for change in diff.rows_removed]
+    lines += [
+        f"{prefix}row {c.key} {c.column}: {_shown(c.old)} -> {_shown(c.new)}"
+        for c in diff.cells_changed
+    ]
+    lines += [
+        f"{prefix}row {c.key} {c.column} formula: {_shown(c.old)} -> {_shown(c.new)}"
+        for c in diff.formulas_changed
+    ]
+    return lines
+
+
+def _shown(value: object) -> str:
+    return "(empty)" if value is None else str(value)

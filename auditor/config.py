@@ -1,0 +1,111 @@
+"""Settings from `[tool.auditor]`, `auditor.toml` and the environment.
+
+Precedence is the contract's: flags (applied by the caller with `dataclasses.replace`)
+over environment variables over the files. `auditor.toml` wins over `pyproject.toml`
+when both exist, since it is the more specific of the two.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from auditor.errors import UsageError
+
+DEFAULT_AUTHOR = ("auditor", "auditor@users.noreply.github.com")
+
+
+@dataclass(frozen=True)
+class Config:
+    repo: Path | None = None
+    branch: str = "snapshots"
+    author_name: str = DEFAULT_AUTHOR[0]
+    author_email: str = DEFAULT_AUTHOR[1]
+    sheets: tuple[str, ...] = ()
+    key_columns: tuple[str, ...] = ()
+    money_columns: tuple[str, ...] = ("Units Total Price",)
+    ignored_columns: tuple[str, ...] = ()
+    api_base: str = "https://api.smartsheet.com/2.0"
+    token: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    retry_budget: float = 60.0
+    audit_sheet_id: str | None = None
+    run_url: str | None = None
+
+
+ENVIRONMENT = {
+    "AUDITOR_REPO": "repo",
+    "AUDITOR_BRANCH": "branch",
+    "SOURCE_SHEET_ID": "sheets",
+    "SMARTSHEET_API_BASE": "api_base",
+    "SMARTSHEET_ACCESS_TOKEN": "token",
+    "SMARTSHEET_API_TOKEN": "token",
+    "SMARTSHEET_TIMEOUT": "timeout",
+    "SMARTSHEET_RETRY_BUDGET": "retry_budget",
+    "AUDIT_SHEET_ID": "audit_sheet_id",
+}
+
+
+def load_config(cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read the files in `cwd`, then let the environment override them."""
+    cwd = cwd or Path.cwd()
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    values.update(_file_settings(cwd / "pyproject.toml", table=("tool", "auditor")))
+    values.update(_file_settings(cwd / "auditor.toml", table=()))
+    for name, attribute in ENVIRONMENT.items():
+        if environ.get(name):
+            values[attribute] = environ[name]
+    if environ.get("GITHUB_RUN_ID") and environ.get("GITHUB_REPOSITORY"):
+        server = environ.get("GITHUB_SERVER_URL", "https://github.com")
+        values["run_url"] = (
+            f"{server}/{environ['GITHUB_REPOSITORY']}/actions/runs/{environ['GITHUB_RUN_ID']}"
+        )
+    return _build(values)
+
+
+def _file_settings(path: Path, table: tuple[str, ...]) -> dict[str, object]:
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read {path.name}: {error}") from None
+    for name in table:
+        data = data.get(name, {})
+    settings = {key.replace("-", "_"): value for key, value in data.items()}
+    if "repo" in settings:
+        settings["repo"] = str(path.parent / str(settings["repo"]))
+    return settings
+
+
+def _build(values: dict[str, object]) -> Config:
+    known = {f.name: f for f in fields(Config)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise UsageError(f"unknown auditor setting(s): {', '.join(unknown)}")
+    converted: dict[str, object] = {}
+    for name, value in values.items():
+        default = getattr(Config, name, None)
+        try:
+            converted[name] = _convert(name, value, default)
+        except (TypeError, ValueError):
+            raise UsageError(f"setting {name!r} has an invalid value: {value!r}") from None
+    return Config(**converted)
+
+
+def _convert(name: str, value: object, default: object) -> object:
+    if name == "repo":
+        return Path(str(value))
+    if isinstance(default, tuple):
+        items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
+        return tuple(str(item).strip() for item in items if str(item).strip())
+    if isinstance(default, float):
+        number = float(value)  # type: ignore[arg-type]
+        if number <= 0:
+            raise ValueError(name)
+        return number
+    return None if value is None else str(value)

@@ -1,0 +1,1 @@
+"""The delta between two snapshots: rows, cells, formulas and columns."""

@@ -1,0 +1,70 @@
+"""What changed between two snapshots of a sheet, in the contract's terms."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.snapshot.model import Row
+
+
+@dataclass(frozen=True)
+class RowChange:
+    key: str
+    row: Row
+
+
+@dataclass(frozen=True)
+class CellChange:
+    """A cell (or, in `formulas_changed`, a cell's formula); None is an empty side."""
+
+    key: str
+    column: str
+    old: Any
+    new: Any
+
+
+@dataclass
+class SheetDiff:
+    sheet_id: str
+    name: str
+    status: str
+    rows_added: list[RowChange] = field(default_factory=list)
+    rows_removed: list[RowChange] = field(default_factory=list)
+    cells_changed: list[CellChange] = field(default_factory=list)
+    formulas_changed: list[CellChange] = field(default_factory=list)
+    columns_added: list[str] = field(default_factory=list)
+    columns_removed: list[str] = field(default_factory=list)
+    columns_renamed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(
+            (
+                self.rows_added,
+                self.rows_removed,
+                self.cells_changed,
+                self.formulas_changed,
+                self.columns_added,
+                self.columns_removed,
+                self.columns_renamed,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Side:
+    commit: str
+    time: dt.datetime
+
+
+@dataclass
+class Diff:
+    old: Side
+    new: Side
+    sheets: list[SheetDiff]
+
+    @property
+    def changed(self) -> bool:
+        return any(sheet.changed for sheet in self.sheets)

@@ -1,0 +1,1 @@
+"""Renderings of diffs and snapshots: JSON, terminal tables and markdown."""

@@ -1,0 +1,80 @@
+"""A diff flattened into one entry per change, in the contract's order.
+
+Every human rendering (terminal table, markdown) lists changes the same way, so they
+share this flattening and only differ in how they print an entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from auditor.diff.model import SheetDiff
+from auditor.store.message import plural
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    key: str
+    column: str
+    old: Any
+    new: Any
+
+
+def entries(diff: SheetDiff) -> Iterator[Entry]:
+    for title in diff.columns_added:
+        yield Entry("column added", "", title, None, None)
+    for title in diff.columns_removed:
+        yield Entry("column removed", "", title, None, None)
+    for old, new in diff.columns_renamed:
+        yield Entry("column renamed", "", new, old, new)
+    for change in diff.rows_added:
+        yield Entry("row added", change.key, "", None, change.row)
+    for change in diff.rows_removed:
+        yield Entry("row removed", change.key, "", change.row, None)
+    for cell in diff.cells_changed:
+        yield Entry("cell", cell.key, cell.column, cell.old, cell.new)
+    for cell in diff.formulas_changed:
+        yield Entry("formula", cell.key, cell.column, cell.old, cell.new)
+
+
+def count(diff: SheetDiff) -> int:
+    return (
+        len(diff.columns_added)
+        + len(diff.columns_removed)
+        + len(diff.columns_renamed)
+        + len(diff.rows_added)
+        + len(diff.rows_removed)
+        + len(diff.cells_changed)
+        + len(diff.formulas_changed)
+    )
+
+
+def headline(diff: SheetDiff) -> str:
+    """`+3 rows, -1 row, 7 cells changed` and whatever else changed."""
+    if diff.status == "unchanged":
+        return "unchanged"
+    parts = [
+        f"+{plural(len(diff.rows_added), 'row')}",
+        f"-{plural(len(diff.rows_removed), 'row')}",
+        f"{plural(len(diff.cells_changed), 'cell')} changed",
+    ]
+    if diff.formulas_changed:
+        parts.append(f"{plural(len(diff.formulas_changed), 'formula')} changed")
+    schema = len(diff.columns_added) + len(diff.columns_removed) + len(diff.columns_renamed)
+    if schema:
+        parts.append(f"{plural(schema, 'column change')}")
+    return ", ".join(parts)
+
+
+def shown(value: Any) -> str:
+    """A value as a person reads it: text bare, rows and lists as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()

@@ -1,0 +1,87 @@
+"""The contract's JSON documents (`--format json`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from auditor.commands.history import LogEntry, SheetData
+from auditor.diff.model import Diff, Side
+from auditor.store.message import iso
+
+
+def dumps(document: Any) -> bytes:
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+
+
+def side(value: Side) -> dict[str, str]:
+    return {"commit": value.commit, "time": iso(value.time)}
+
+
+def diff_document(diff: Diff) -> dict[str, Any]:
+    sheets = []
+    for sheet in diff.sheets:
+        sheets.append(
+            {
+                "sheet_id": sheet.sheet_id,
+                "name": sheet.name,
+                "status": sheet.status,
+                "rows_added": [{"key": r.key, "row": r.row} for r in sheet.rows_added],
+                "rows_removed": [{"key": r.key, "row": r.row} for r in sheet.rows_removed],
+                "cells_changed": [
+                    {"key": c.key, "column": c.column, "old": c.old, "new": c.new}
+                    for c in sheet.cells_changed
+                ],
+                "formulas_changed": [
+                    {"key": c.key, "column": c.column, "old": c.old, "new": c.new}
+                    for c in sheet.formulas_changed
+                ],
+                "columns_added": sheet.columns_added,
+                "columns_removed": sheet.columns_removed,
+                "columns_renamed": [{"old": old, "new": new} for old, new in sheet.columns_renamed],
+                "violations": {"new": [], "resolved": [], "ongoing": [], "waived": []},
+            }
+        )
+    return {
+        "from": side(diff.old),
+        "to": side(diff.new),
+        "sheets": sheets,
+        "summary": {
+            "rows_added": sum(len(s.rows_added) for s in diff.sheets),
+            "rows_removed": sum(len(s.rows_removed) for s in diff.sheets),
+            "cells_changed": sum(len(s.cells_changed) for s in diff.sheets),
+            "violations_new": 0,
+        },
+    }
+
+
+def log_document(entries: list[LogEntry]) -> list[dict[str, Any]]:
+    return [
+        {
+            "commit": entry.commit,
+            "time": iso(entry.time),
+            "subject": entry.subject,
+            "rows": entry.rows,
+            "rows_added": entry.rows_added,
+            "rows_removed": entry.rows_removed,
+            "cells_changed": entry.cells_changed,
+        }
+        for entry in entries
+    ]
+
+
+def show_document(snapshot: Side, sheets: list[SheetData]) -> dict[str, Any]:
+    return {
+        "commit": snapshot.commit,
+        "time": iso(snapshot.time),
+        "sheets": [
+            {
+                "sheet_id": sheet.meta["id"],
+                "name": sheet.meta["name"],
+                "columns": sheet.meta["columns"],
+                "rows": [{"key": key, "row": row} for key, row in sheet.rows.items()],
+            }
+            for sheet in sheets
+        ],
+    }

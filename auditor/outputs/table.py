@@ -1,0 +1,80 @@
+"""Terminal tables (rich): at most `limit` rows each, saying how many more there are."""
+
+from __future__ import annotations
+
+from itertools import islice
+
+from rich.console import Console
+from rich.table import Table
+
+from auditor.commands.history import LogEntry, SheetData
+from auditor.diff.model import Diff
+from auditor.outputs.changes import count, entries, headline, shown
+from auditor.store.message import iso
+
+STYLES = {"row added": "green", "row removed": "red", "cell": "yellow", "formula": "magenta"}
+
+
+def _more(console: Console, total: int, limit: int, what: str) -> None:
+    if total > limit:
+        console.print(
+            f"... {total - limit} more {what} not shown (raise --limit, or --format json)"
+        )
+
+
+def print_diff(console: Console, diff: Diff, limit: int) -> None:
+    console.print(
+        f"Snapshots {diff.old.commit[:10]} ({iso(diff.old.time)}) -> "
+        f"{diff.new.commit[:10]} ({iso(diff.new.time)})",
+        highlight=False,
+    )
+    for sheet in diff.sheets:
+        console.print(
+            f"\n[bold]{sheet.name}[/bold] ({sheet.sheet_id}): {sheet.status}, {headline(sheet)}"
+            if sheet.status != "unchanged"
+            else f"\n[bold]{sheet.name}[/bold] ({sheet.sheet_id}): unchanged",
+            highlight=False,
+        )
+        if not sheet.changed:
+            continue
+        table = Table("change", "row key", "column", "old", "new", show_lines=False)
+        for entry in islice(entries(sheet), limit):
+            table.add_row(
+                entry.kind,
+                entry.key,
+                entry.column,
+                shown(entry.old),
+                shown(entry.new),
+                style=STYLES.get(entry.kind),
+            )
+        console.print(table)
+        _more(console, count(sheet), limit, "changes")
+
+
+def print_log(console: Console, log: list[LogEntry]) -> None:
+    table = Table("commit", "fetched (UTC)", "rows", "+rows", "-rows", "cells", "summary")
+    for entry in log:
+        table.add_row(
+            entry.commit[:10],
+            iso(entry.time),
+            f"{entry.rows:,}",
+            str(entry.rows_added),
+            str(entry.rows_removed),
+            str(entry.cells_changed),
+            entry.subject,
+        )
+    console.print(table)
+
+
+def print_snapshot(console: Console, sheets: list[SheetData], limit: int) -> None:
+    for sheet in sheets:
+        titles = [column["title"] for column in sheet.meta["columns"]]
+        console.print(
+            f"[bold]{sheet.meta['name']}[/bold] ({sheet.meta['id']}): {len(sheet.rows):,} rows",
+            highlight=False,
+        )
+        table = Table("row key", *titles)
+        for key, row in islice(sheet.rows.items(), limit):
+            table.add_row(key, *(shown(row.get(title)) for title in titles))
+        console.print(table)
+        _more(console, len(sheet.rows), limit, "rows")

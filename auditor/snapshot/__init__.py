@@ -1,0 +1,1 @@
+"""The normalized snapshot model and its canonical JSON files."""

@@ -1,0 +1,1 @@
+"""The snapshots branch: git objects written directly, the branch moved by compare-and-swap."""

@@ -1,0 +1,206 @@
+"""Reading and writing snapshot commits without a working tree.
+
+Snapshots are written as blobs, trees and a commit straight into the object database,
+then the branch is moved with `git update-ref <ref> <new> <old>`: a compare-and-swap,
+so a writer that lost a race finds out and can re-make its commit on the new tip. The
+user's HEAD, index, working tree and current branch are never read or written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+import git
+import orjson
+from git.objects.fun import tree_entries_from_data
+from gitdb.base import IStream
+
+from auditor.errors import GitError
+from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SheetFiles
+
+log = logging.getLogger("auditor")
+
+ZERO = "0" * 40
+SNAPSHOTS = "snapshots"
+TREE_MODE = 0o040000
+BLOB_MODE = 0o100644
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    time: dt.datetime
+    message: str
+    parent: str | None
+
+
+class Store:
+    """One repository and the branch in it that holds the snapshots."""
+
+    def __init__(self, path: Path | None, branch: str) -> None:
+        where = path or Path.cwd()
+        try:
+            self.repo = git.Repo(where, search_parent_directories=path is None)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            raise GitError(
+                f"{where} is not a git repository; run inside one or set AUDITOR_REPO"
+            ) from None
+        self.branch = branch
+        self.ref = f"refs/heads/{branch}"
+        self.remote_ref = f"refs/remotes/origin/{branch}"
+
+    def close(self) -> None:
+        self.repo.close()
+
+    def _ref(self, ref: str) -> str | None:
+        try:
+            return self.repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")
+        except git.GitCommandError:
+            return None
+
+    def local_tip(self) -> str | None:
+        return self._ref(self.ref)
+
+    def tip(self) -> str | None:
+        """The branch's tip, or origin's where there is no local branch (a CI checkout)."""
+        local = self.local_tip()
+        remote = self._ref(self.remote_ref)
+        if local is None:
+            return remote
+        if remote and remote != local and self.is_ancestor(local, remote):
+            log.warning(
+                "local branch %r is behind origin/%s; run `git fetch origin %s:%s` to update",
+                self.branch,
+                self.branch,
+                self.branch,
+                self.branch,
+            )
+        return local
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        try:
+            self.repo.git.merge_base("--is-ancestor", older, newer)
+        except git.GitCommandError:
+            return False
+        return True
+
+    def rev_parse(self, name: str) -> str | None:
+        return self._ref(name)
+
+    def info(self, sha: str) -> CommitInfo:
+        commit = self.repo.commit(sha)
+        return CommitInfo(
+            sha=commit.hexsha,
+            time=commit.authored_datetime.astimezone(dt.UTC),
+            message=commit.message,
+            parent=commit.parents[0].hexsha if commit.parents else None,
+        )
+
+    def first_parents(self, tip: str, limit: int | None = None) -> list[CommitInfo]:
+        """The branch's history from `tip` back, newest first, in one git call."""
+        args = ["--first-parent", "--format=%H%x1f%P%x1f%at%x1f%B%x1e"]
+        if limit is not None:
+            args.append(f"--max-count={limit}")
+        output = self.repo.git.log(*args, tip, strip_newline_in_stdout=False)
+        commits = []
+        for record in output.split("\x1e"):
+            record = record.lstrip("\n")
+            if not record:
+                continue
+            sha, parents, seconds, message = record.split("\x1f", 3)
+            commits.append(
+                CommitInfo(
+                    sha=sha,
+                    time=dt.datetime.fromtimestamp(int(seconds), dt.UTC),
+                    message=message,
+                    parent=parents.split()[0] if parents else None,
+                )
+            )
+        return commits
+
+    def _entries(self, tree: str) -> dict[str, tuple[int, str]]:
+        """Name -> (mode, object id) of a tree object."""
+        data = self.repo.odb.stream(bytes.fromhex(tree)).read()
+        return {name: (mode, sha.hex()) for sha, mode, name in tree_entries_from_data(data)}
+
+    def sheet_trees(self, commit: str | None) -> dict[str, str]:
+        """Sheet id -> tree id of its folder, for the snapshot at `commit`."""
+        if commit is None:
+            return {}
+        folder = self._entries(self.repo.commit(commit).tree.hexsha).get(SNAPSHOTS)
+        if folder is None:
+            return {}
+        return {
+            name: sha for name, (mode, sha) in self._entries(folder[1]).items() if mode == TREE_MODE
+        }
+
+    def read(self, tree: str, name: str) -> bytes:
+        entry = self._entries(tree).get(name)
+        if entry is None:
+            raise GitError(f"snapshot folder {tree[:10]} has no {name}; the branch is damaged")
+        return self.repo.odb.stream(bytes.fromhex(entry[1])).read()
+
+    def sheet_files(self, tree: str) -> SheetFiles:
+        return SheetFiles(orjson.loads(self.read(tree, SHEET_FILE)), self.read(tree, ROWS_FILE))
+
+    def write_blob(self, data: bytes) -> str:
+        return self.repo.odb.store(IStream("blob", len(data), BytesIO(data))).binsha.hex()
+
+    def write_tree(self, entries: dict[str, tuple[int, str]]) -> str:
+        """`entries` maps a name to (mode, object id)."""
+        data = tree_bytes(entries)
+        return self.repo.odb.store(IStream("tree", len(data), BytesIO(data))).binsha.hex()
+
+    def write_commit(
+        self,
+        tree: str,
+        parent: str | None,
+        message: str,
+        author: tuple[str, str],
+        when: dt.datetime,
+    ) -> str:
+        seconds = int(when.timestamp())
+        person = f"{author[0]} <{author[1]}> {seconds} +0000"
+        lines = [f"tree {tree}"]
+        if parent:
+            lines.append(f"parent {parent}")
+        lines += [f"author {person}", f"committer {person}", "", message.rstrip("\n") + "\n"]
+        data = "\n".join(lines).encode()
+        return self.repo.odb.store(IStream("commit", len(data), BytesIO(data))).binsha.hex()
+
+    def compare_and_swap(self, new: str, expected: str | None) -> bool:
+        """Move the local branch from `expected` (None: absent) to `new`.
+
+        False when another writer moved it first (or holds its lock): the caller re-makes
+        its commit on the new tip. Any other failure is a GitError.
+        """
+        try:
+            self.repo.git.update_ref("-m", "auditor snapshot", self.ref, new, expected or ZERO)
+        except git.GitCommandError as error:
+            stderr = str(error.stderr)
+            if self.local_tip() != expected or "File exists" in stderr:
+                return False
+            raise GitError(f"cannot update {self.ref}: {stderr.strip()}") from None
+        return True
+
+
+def object_id(kind: str, data: bytes) -> str:
+    """The id git gives an object, computed without writing it."""
+    return hashlib.sha1(b"%s %d\0" % (kind.encode(), len(data)) + data).hexdigest()
+
+
+def tree_bytes(entries: dict[str, tuple[int, str]]) -> bytes:
+    """A tree object's content; `entries` maps a name to (mode, object id)."""
+
+    def order(name: str) -> bytes:
+        return (name + "/" if entries[name][0] == TREE_MODE else name).encode()
+
+    return b"".join(
+        b"%o %s\0" % (entries[name][0], name.encode()) + bytes.fromhex(entries[name][1])
+        for name in sorted(entries, key=order)
+    )

@@ -1,0 +1,101 @@
+"""Commit messages of the snapshots branch: summary lines, first changes, trailers.
+
+Trailers carry what must not be in the files (fetch time, sheet versions, counts), so
+`auditor log` and trend reports read them instead of parsing snapshots.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+FETCHED_AT = "Fetched-At"
+SHEET = "Auditor-Sheet"
+RUN_URL = "Run-URL"
+MAX_CHANGE_LINES = 20
+TRAILER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*): (.*)$")
+
+
+@dataclass(frozen=True)
+class SheetRecord:
+    """One sheet's figures in one snapshot, as its trailer records them."""
+
+    sheet_id: str
+    version: int | None
+    rows: int
+    cells: int
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    last_change: str = ""
+
+    def trailer(self) -> str:
+        version = "-" if self.version is None else str(self.version)
+        return (
+            f"{SHEET}: {self.sheet_id} version={version} rows={self.rows} cells={self.cells} "
+            f"added={self.added} removed={self.removed} changed={self.changed} "
+            f"last-change={self.last_change}"
+        )
+
+    @classmethod
+    def parse(cls, value: str) -> SheetRecord:
+        sheet_id, _, rest = value.partition(" ")
+        fields = dict(part.split("=", 1) for part in rest.split())
+        version = fields.get("version", "-")
+        return cls(
+            sheet_id=sheet_id,
+            version=None if version == "-" else int(version),
+            rows=int(fields.get("rows", 0)),
+            cells=int(fields.get("cells", 0)),
+            added=int(fields.get("added", 0)),
+            removed=int(fields.get("removed", 0)),
+            changed=int(fields.get("changed", 0)),
+            last_change=fields.get("last-change", ""),
+        )
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def compose(
+    summaries: list[str],
+    changes: list[str],
+    fetched_at: dt.datetime,
+    records: list[SheetRecord],
+    run_url: str | None,
+) -> str:
+    shown = changes[:MAX_CHANGE_LINES]
+    if len(changes) > MAX_CHANGE_LINES:
+        shown.append(f"... and {len(changes) - MAX_CHANGE_LINES} more changes")
+    trailers = [f"{FETCHED_AT}: {iso(fetched_at)}"] + [record.trailer() for record in records]
+    if run_url:
+        trailers.append(f"{RUN_URL}: {run_url}")
+    parts = ["\n".join(summaries)]
+    if shown:
+        parts.append("\n".join(shown))
+    parts.append("\n".join(trailers))
+    return "\n\n".join(parts) + "\n"
+
+
+def trailers(message: str) -> list[tuple[str, str]]:
+    """The (name, value) pairs of the message's last paragraph."""
+    paragraph = message.rstrip("\n").rsplit("\n\n", 1)[-1]
+    pairs = [TRAILER.match(line) for line in paragraph.splitlines()]
+    if not pairs or not all(pairs):
+        return []
+    return [(match[1], match[2]) for match in pairs if match]
+
+
+def sheet_records(message: str) -> dict[str, SheetRecord]:
+    return {
+        record.sheet_id: record
+        for record in (
+            SheetRecord.parse(value) for name, value in trailers(message) if name == SHEET
+        )
+    }
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
