@@ -1,0 +1,1 @@
+"""The demo: a sample billing sheet, several scheduled snapshots, edits between them."""
