@@ -146,7 +146,11 @@ def _cell_changes(
         return []
     from deepdiff import DeepDiff  # imported here: it costs 0.25 s of start-up, needed only now
 
-    delta = DeepDiff(old_cells, new_cells, view="tree", cache_purge_level=0)
+    # threshold_to_diff_deeper=0: report cells even when most of a row's cells changed,
+    # where deepdiff would otherwise report the whole row as one value.
+    delta = DeepDiff(
+        old_cells, new_cells, view="tree", cache_purge_level=0, threshold_to_diff_deeper=0
+    )
     cells = {
         tuple(level.path(output_format="list")[:2]) for levels in delta.values() for level in levels
     }
