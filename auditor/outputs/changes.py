@@ -71,10 +71,19 @@ def headline(diff: SheetDiff) -> str:
     return ", ".join(parts)
 
 
+ROW_TEXT = 80
+
+
 def shown(value: Any) -> str:
-    """A value as a person reads it: text bare, rows and lists as compact JSON."""
+    """A value as a person reads it: text bare, lists as JSON, rows as a short `col=value` list.
+
+    A whole row does not fit a table cell; the JSON output has it in full.
+    """
     if value is None:
         return ""
     if isinstance(value, str):
         return value
+    if isinstance(value, dict):
+        text = ", ".join(f"{title}={shown(cell)}" for title, cell in value.items())
+        return text if len(text) <= ROW_TEXT else text[: ROW_TEXT - 1] + "…"
     return orjson.dumps(value).decode()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from auditor.diff.model import Diff
 from auditor.markup import escape
 from auditor.outputs.changes import count, entries, headline, shown
-from auditor.store.message import iso
+from auditor.store.message import iso, plural
 
 JOB_SUMMARY_BYTES = 1024 * 1024
 RESERVE = 200
@@ -55,7 +55,7 @@ def diff_markdown(diff: Diff, limit: int = 50, max_bytes: int = JOB_SUMMARY_BYTE
             size += len(line.encode()) + 1
             written += 1
         if written < total:
-            note = f"\n_… and {total - written:,} more changes not shown._"
+            note = f"\n_… and {plural(total - written, 'more change')} not shown._"
             lines.append(note)
             size += len(note.encode()) + 1
     return "\n".join(lines) + "\n"

@@ -10,7 +10,7 @@ from rich.table import Table
 from auditor.commands.history import LogEntry, SheetData
 from auditor.diff.model import Diff
 from auditor.outputs.changes import count, entries, headline, shown
-from auditor.store.message import iso
+from auditor.store.message import iso, plural
 
 STYLES = {"row added": "green", "row removed": "red", "cell": "yellow", "formula": "magenta"}
 
@@ -48,7 +48,7 @@ def print_diff(console: Console, diff: Diff, limit: int) -> None:
                 style=STYLES.get(entry.kind),
             )
         console.print(table)
-        _more(console, count(sheet), limit, "changes")
+        _more(console, count(sheet), limit, "change")
 
 
 def print_log(console: Console, log: list[LogEntry]) -> None:
@@ -77,4 +77,4 @@ def print_snapshot(console: Console, sheets: list[SheetData], limit: int) -> Non
         for key, row in islice(sheet.rows.items(), limit):
             table.add_row(key, *(shown(row.get(title)) for title in titles))
         console.print(table)
-        _more(console, len(sheet.rows), limit, "rows")
+        _more(console, len(sheet.rows), limit, "row")
