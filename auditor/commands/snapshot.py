@@ -40,9 +40,10 @@ class _Encoded:
     sheet: Sheet
     files: dict[str, bytes]
     tree: str
+    meta: dict
 
     def as_files(self) -> SheetFiles:
-        return SheetFiles(canonical.load(self.files[SHEET_FILE]), self.files[ROWS_FILE])
+        return SheetFiles(self.meta, self.files[ROWS_FILE], self.sheet.rows)
 
 
 def take_snapshot(
@@ -94,7 +95,8 @@ def _encode(sheet: Sheet, money_columns: tuple[str, ...]) -> _Encoded:
         SUMMARY_FILE: canonical.summary_json(sheet.rows, money_columns),
     }
     entries = {name: (BLOB_MODE, object_id("blob", data)) for name, data in files.items()}
-    return _Encoded(sheet, files, object_id("tree", tree_bytes(entries)))
+    tree = object_id("tree", tree_bytes(entries))
+    return _Encoded(sheet, files, tree, canonical.load(files[SHEET_FILE]))
 
 
 def _compare(
@@ -111,7 +113,7 @@ def _compare(
         old = store.sheet_files(old_tree) if old_tree else None
         diff = diff_sheet(sheet_id, old, item.as_files(), ignored)
         diffs.append(diff)
-        if old is None or diff.changed or old.meta != item.as_files().meta:
+        if old is None or diff.changed or old.meta != item.meta:
             changed.add(sheet_id)
     return diffs, changed
 

