@@ -44,12 +44,12 @@ class DataFormat(StrEnum):
 @app.callback()
 def _options(
     repo: Annotated[
-        Path | None, typer.Option(help="Repository that holds the snapshots [env: AUDITOR_REPO].")
+        Path | None, typer.Option(help="Repository that holds the snapshots (env AUDITOR_REPO).")
     ] = None,
     branch: Annotated[
-        str | None, typer.Option(help="Branch that holds the snapshots [env: AUDITOR_BRANCH].")
+        str | None, typer.Option(help="Branch that holds the snapshots (env AUDITOR_BRANCH).")
     ] = None,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks on errors.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
     _state.update(debug=debug, repo=repo, branch=branch)
 
