@@ -106,7 +106,7 @@ def snapshot(
     ] = None,
 ) -> None:
     """Record each source in one commit on the snapshots branch."""
-    from auditor.commands.snapshot import take_snapshot
+    from auditor.commands.snapshot import summary_line, take_snapshot
     from auditor.sources.files import read_file
 
     config = _config()
@@ -132,8 +132,6 @@ def snapshot(
         fetched_at=_time(fetched_at),
         run_url=config.run_url,
     )
-    from auditor.commands.snapshot import summary_line
-
     versions = {sheet.sheet_id: sheet.version for sheet in sheets}
     for diff in result.diffs:
         typer.echo(summary_line(diff, versions.get(diff.sheet_id)))

@@ -99,12 +99,16 @@ def snapshot(store: Store, sheet: dict, when: dt.datetime) -> None:
     )
 
 
+def fresh(repo: Path) -> tuple[Store, dict]:
+    """A new repository and the full-size sample sheet."""
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    return Store(repo, "snapshots"), billing.make_sheet(ROWS, extra_columns=EXTRA)
+
+
 def bench_diff(work: Path) -> None:
     repo = work / "diff"
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    store = Store(repo, "snapshots")
+    store, sheet = fresh(repo)
     rng = random.Random(1)
-    sheet = billing.make_sheet(ROWS, extra_columns=EXTRA)
     snapshot(store, sheet, T0)
     write_csv(sheet, work / "a.csv")
     churn(sheet, rng, edited=ROWS // 100, added=ROWS // 200, removed=ROWS // 200)
@@ -187,10 +191,8 @@ def bench_snapshot(work: Path) -> None:
 
 def bench_pack(work: Path) -> None:
     repo = work / "pack"
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    store = Store(repo, "snapshots")
+    store, sheet = fresh(repo)
     rng = random.Random(2)
-    sheet = billing.make_sheet(ROWS, extra_columns=EXTRA)
     start = time.perf_counter()
     for run_number in range(50):
         churn(sheet, rng, edited=ROWS // 100, added=0, removed=0)

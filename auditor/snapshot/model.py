@@ -37,13 +37,14 @@ class Column:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Column:
+        """From `sheet.json` or the API's column: both use the API's field names."""
         return cls(
             title=data["title"],
             index=data["index"],
             id=data.get("id"),
             type=data.get("type"),
             primary=bool(data.get("primary", False)),
-            options=tuple(data.get("options", ())),
+            options=tuple(str(option) for option in data.get("options", ())),
             formula=data.get("formula"),
             system_type=data.get("systemColumnType"),
         )

@@ -29,7 +29,7 @@ def sheet_from_api(
     source: str = "smartsheet",
     where: str | None = None,
 ) -> Sheet:
-    columns = [_column(column) for column in data.get("columns", [])]
+    columns = [Column.from_json(column) for column in data.get("columns", [])]
     readers = _readers(columns, frozenset(money_columns))
     numbered = [
         (raw.get("rowNumber", position), _row(raw, readers))
@@ -50,19 +50,6 @@ def sheet_from_api(
         source=source,
         permalink=data.get("permalink"),
         version=data.get("version"),
-    )
-
-
-def _column(data: dict[str, Any]) -> Column:
-    return Column(
-        title=data["title"],
-        index=data["index"],
-        id=data.get("id"),
-        type=data.get("type"),
-        primary=bool(data.get("primary", False)),
-        options=tuple(str(option) for option in data.get("options", ())),
-        formula=data.get("formula"),
-        system_type=data.get("systemColumnType"),
     )
 
 
