@@ -88,6 +88,10 @@ def _time(text: str | None) -> dt.datetime | None:
 
 @app.command()
 def snapshot(
+    sheet: Annotated[
+        list[str] | None,
+        typer.Option(help="Smartsheet sheet id; repeat for several (env SOURCE_SHEET_ID)."),
+    ] = None,
     file: Annotated[
         Path | None, typer.Option(help="A .xlsx, .csv or saved Smartsheet-JSON file to snapshot.")
     ] = None,
@@ -106,23 +110,39 @@ def snapshot(
     ] = None,
 ) -> None:
     """Record each source in one commit on the snapshots branch."""
-    from auditor.commands.snapshot import summary_line, take_snapshot
+    from auditor.commands.snapshot import read_smartsheet, summary_line, take_snapshot
     from auditor.sources.files import read_file
 
     config = _config()
-    if file is None:
-        raise UsageError("nothing to snapshot: give --file PATH --key COLUMN")
-    keys = tuple(part.strip() for part in key.split(",")) if key else config.key_columns
-    sheets = [
-        read_file(
-            file,
-            key_columns=keys,
-            sheet_id=id,
-            worksheet=worksheet,
-            money_columns=config.money_columns,
+    sheet_ids = list(sheet or ()) or ([] if file else list(config.sheets))
+    if not sheet_ids and file is None:
+        raise UsageError(
+            "nothing to snapshot: give --sheet ID, set SOURCE_SHEET_ID, or --file PATH --key COLUMN"
         )
-    ]
     store = _store(config)
+    sheets, skipped = [], []
+    if sheet_ids:
+        from auditor.sources.api import SmartsheetApi
+
+        api = SmartsheetApi(config.token, config.api_base, config.timeout, config.retry_budget)
+        sheets, skipped = read_smartsheet(store, api, sheet_ids, config)
+        api.close()
+    if file is not None:
+        keys = tuple(part.strip() for part in key.split(",")) if key else config.key_columns
+        sheets.append(
+            read_file(
+                file,
+                key_columns=keys,
+                sheet_id=id,
+                worksheet=worksheet,
+                money_columns=config.money_columns,
+            )
+        )
+    for sheet_id in skipped:
+        typer.echo(f"sheet {sheet_id}: version unchanged since the last snapshot; not read")
+    if not sheets:
+        typer.echo(f"data unchanged: no commit made on branch {config.branch!r}")
+        return
     result = take_snapshot(
         store,
         sheets,
@@ -132,13 +152,29 @@ def snapshot(
         fetched_at=_time(fetched_at),
         run_url=config.run_url,
     )
-    versions = {sheet.sheet_id: sheet.version for sheet in sheets}
+    versions = {item.sheet_id: item.version for item in sheets}
     for diff in result.diffs:
         typer.echo(summary_line(diff, versions.get(diff.sheet_id)))
     if result.commit is None:
         typer.echo(f"data unchanged: no commit made on branch {config.branch!r}")
     else:
         typer.echo(f"snapshot {result.commit} on branch {config.branch!r}")
+
+
+@app.command()
+def check() -> None:
+    """Verify the set-up: token, sheets, audit sheet, snapshots branch; say what to fix."""
+    from auditor.commands.check import run_checks
+
+    config = _config()
+    code = 0
+    for result in run_checks(config):
+        mark = "ok  " if result.ok else "FAIL"
+        typer.echo(f"{mark} {result.what}: {result.detail}")
+        if not result.ok and code == 0:
+            code = result.exit_code
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

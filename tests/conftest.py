@@ -54,3 +54,27 @@ def cli(repo: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
         )
 
     return run
+
+
+TOKEN = "emulator-token"
+
+
+@pytest.fixture
+def emulator():
+    """The Smartsheet API emulator on a free port of 127.0.0.1, stopped after the test."""
+    from emulator import Emulator
+
+    server = Emulator(tokens={TOKEN: "owner@example.com"}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api_env(emulator) -> dict[str, str]:
+    """Environment that points `auditor` at the emulator, with short timeouts for tests."""
+    return {
+        "SMARTSHEET_API_BASE": emulator.base_url,
+        "SMARTSHEET_API_TOKEN": TOKEN,
+        "SMARTSHEET_TIMEOUT": "2",
+        "SMARTSHEET_RETRY_BUDGET": "3",
+    }

@@ -35,3 +35,98 @@ def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]
         writer.writerow(header)
         writer.writerows(rows)
     return path
+
+
+def _column(index, title, kind, **extra):
+    return {"id": 100 + index, "index": index, "title": title, "type": kind, **extra}
+
+
+def typed_sheet() -> dict:
+    """A sheet with a cell of every column type, in the API's shape (objectValue included)."""
+    columns = [
+        _column(0, "Text", "TEXT_NUMBER", primary=True),
+        _column(1, "Number", "TEXT_NUMBER"),
+        _column(2, "Date", "DATE"),
+        _column(3, "Stamp", "DATETIME", systemColumnType="MODIFIED_DATE"),
+        _column(4, "Abstract", "ABSTRACT_DATETIME"),
+        _column(5, "Done", "CHECKBOX"),
+        _column(6, "Pick", "PICKLIST", options=["a", "b"]),
+        _column(7, "Multi", "MULTI_PICKLIST"),
+        _column(8, "Contact", "CONTACT_LIST"),
+        _column(9, "Contacts", "MULTI_CONTACT_LIST"),
+        _column(10, "Duration", "DURATION"),
+        _column(11, "Price", "TEXT_NUMBER"),
+        _column(12, "Unchecked", "CHECKBOX"),
+        _column(13, "Legacy multi", "MULTI_PICKLIST"),
+    ]
+    cells = [
+        {"columnId": 100, "value": "hello"},
+        {"columnId": 101, "value": 12.0, "formula": "=SUM([Price]@row)"},
+        {"columnId": 102, "value": "2026-11-20"},
+        {"columnId": 103, "value": "2026-11-20T09:30:00-05:00"},
+        {"columnId": 104, "value": 1795651200000},
+        {"columnId": 105, "value": True},
+        {"columnId": 106, "value": 3},
+        {
+            "columnId": 107,
+            "value": "b, a",
+            "objectValue": {"objectType": "MULTI_PICKLIST", "values": ["b", "a"]},
+        },
+        {
+            "columnId": 108,
+            "value": "kim@example.com",
+            "objectValue": {"objectType": "CONTACT", "email": "kim@example.com", "name": "Kim"},
+        },
+        {
+            "columnId": 109,
+            "value": "Kim, Lee",
+            "objectValue": {
+                "objectType": "MULTI_CONTACT",
+                "values": [
+                    {"objectType": "CONTACT", "email": "lee@example.com", "name": "Lee"},
+                    {"objectType": "CONTACT", "email": "kim@example.com", "name": "Kim"},
+                ],
+            },
+        },
+        {"columnId": 110, "value": "4d 6h"},
+        {"columnId": 111, "value": "$1,234.50", "displayValue": "$1,234.50"},
+        {"columnId": 112, "value": False},
+        {"columnId": 113, "value": "x,y , z"},
+    ]
+    data = {
+        "id": 1,
+        "name": "Types",
+        "columns": columns,
+        "rows": [
+            {
+                "id": 9,
+                "parentId": 8,
+                "modifiedAt": "2026-11-20T10:00:00Z",
+                "modifiedBy": {"email": "kim@example.com"},
+                "cells": cells,
+            }
+        ],
+    }
+    return data
+
+
+TYPED_ROW = {
+    "Text": "hello",
+    "Number": 12,
+    "Date": "2026-11-20",
+    "Stamp": "2026-11-20T14:30:00Z",
+    "Abstract": "2026-11-26T00:00:00Z",
+    "Done": True,
+    "Pick": 3,
+    "Multi": ["a", "b"],
+    "Contact": "kim@example.com",
+    "Contacts": ["kim@example.com", "lee@example.com"],
+    "Duration": "4d 6h",
+    "Price": 1234.5,
+    "Legacy multi": ["x", "y", "z"],
+    "_id": 9,
+    "_parent": 8,
+    "_modified_at": "2026-11-20T10:00:00Z",
+    "_modified_by": "kim@example.com",
+    "_formulas": {"Number": "=SUM([Price]@row)"},
+}

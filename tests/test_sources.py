@@ -10,7 +10,7 @@ from auditor.snapshot import canonical
 from auditor.sources.files import read_file
 from auditor.sources.smartsheet_rows import sheet_from_api
 from demo.billing import make_sheet
-from tests.helpers import write_csv
+from tests.helpers import TYPED_ROW, typed_sheet, write_csv
 
 HEADER = ["Work Request #", "CU", "Quantity", "Units Total Price", "Weekly Reference Logged Date"]
 MONEY = ("Units Total Price",)
@@ -107,93 +107,6 @@ def test_the_official_example_sheet_deserializes():
     assert [c.type for c in sheet.columns] == ["TEXT_NUMBER", "MULTI_PICKLIST"]
 
 
-def _column(index, title, kind, **extra):
-    return {"id": 100 + index, "index": index, "title": title, "type": kind, **extra}
-
-
 def test_every_column_type_normalizes_as_the_contract_says():
-    columns = [
-        _column(0, "Text", "TEXT_NUMBER", primary=True),
-        _column(1, "Number", "TEXT_NUMBER"),
-        _column(2, "Date", "DATE"),
-        _column(3, "Stamp", "DATETIME", systemColumnType="MODIFIED_DATE"),
-        _column(4, "Abstract", "ABSTRACT_DATETIME"),
-        _column(5, "Done", "CHECKBOX"),
-        _column(6, "Pick", "PICKLIST", options=["a", "b"]),
-        _column(7, "Multi", "MULTI_PICKLIST"),
-        _column(8, "Contact", "CONTACT_LIST"),
-        _column(9, "Contacts", "MULTI_CONTACT_LIST"),
-        _column(10, "Duration", "DURATION"),
-        _column(11, "Price", "TEXT_NUMBER"),
-        _column(12, "Unchecked", "CHECKBOX"),
-        _column(13, "Legacy multi", "MULTI_PICKLIST"),
-    ]
-    cells = [
-        {"columnId": 100, "value": "hello"},
-        {"columnId": 101, "value": 12.0, "formula": "=SUM([Price]@row)"},
-        {"columnId": 102, "value": "2026-11-20"},
-        {"columnId": 103, "value": "2026-11-20T09:30:00-05:00"},
-        {"columnId": 104, "value": 1795651200000},
-        {"columnId": 105, "value": True},
-        {"columnId": 106, "value": 3},
-        {
-            "columnId": 107,
-            "value": "b, a",
-            "objectValue": {"objectType": "MULTI_PICKLIST", "values": ["b", "a"]},
-        },
-        {
-            "columnId": 108,
-            "value": "kim@example.com",
-            "objectValue": {"objectType": "CONTACT", "email": "kim@example.com", "name": "Kim"},
-        },
-        {
-            "columnId": 109,
-            "value": "Kim, Lee",
-            "objectValue": {
-                "objectType": "MULTI_CONTACT",
-                "values": [
-                    {"objectType": "CONTACT", "email": "lee@example.com", "name": "Lee"},
-                    {"objectType": "CONTACT", "email": "kim@example.com", "name": "Kim"},
-                ],
-            },
-        },
-        {"columnId": 110, "value": "4d 6h"},
-        {"columnId": 111, "value": "$1,234.50", "displayValue": "$1,234.50"},
-        {"columnId": 112, "value": False},
-        {"columnId": 113, "value": "x,y , z"},
-    ]
-    data = {
-        "id": 1,
-        "name": "Types",
-        "columns": columns,
-        "rows": [
-            {
-                "id": 9,
-                "parentId": 8,
-                "modifiedAt": "2026-11-20T10:00:00Z",
-                "modifiedBy": {"email": "kim@example.com"},
-                "cells": cells,
-            }
-        ],
-    }
-    sheet = sheet_from_api(data, money_columns=["Price"])
-    assert sheet.rows["9"] == {
-        "Text": "hello",
-        "Number": 12,
-        "Date": "2026-11-20",
-        "Stamp": "2026-11-20T14:30:00Z",
-        "Abstract": "2026-11-26T00:00:00Z",
-        "Done": True,
-        "Pick": 3,
-        "Multi": ["a", "b"],
-        "Contact": "kim@example.com",
-        "Contacts": ["kim@example.com", "lee@example.com"],
-        "Duration": "4d 6h",
-        "Price": 1234.5,
-        "Legacy multi": ["x", "y", "z"],
-        "_id": 9,
-        "_parent": 8,
-        "_modified_at": "2026-11-20T10:00:00Z",
-        "_modified_by": "kim@example.com",
-        "_formulas": {"Number": "=SUM([Price]@row)"},
-    }
+    sheet = sheet_from_api(typed_sheet(), money_columns=["Price"])
+    assert sheet.rows["9"] == TYPED_ROW

@@ -11,12 +11,15 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from auditor.config import Config
 from auditor.diff.compute import diff_sheet
 from auditor.diff.model import SheetDiff
 from auditor.errors import GitError, UsageError
 from auditor.snapshot import canonical
 from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SUMMARY_FILE, SheetFiles
 from auditor.snapshot.model import Sheet
+from auditor.sources.api import SmartsheetApi, read_sheet
+from auditor.sources.smartsheet_rows import sheet_from_api
 from auditor.store.gitstore import BLOB_MODE, SNAPSHOTS, TREE_MODE, Store, object_id, tree_bytes
 from auditor.store.message import SheetRecord, compose, iso, plural, sheet_records
 from auditor.store.readme import ReadmeSheet, render
@@ -241,3 +244,34 @@ def change_lines(diff: SheetDiff, with_name: bool) -> list[str]:
 
 def _shown(value: object) -> str:
     return "(empty)" if value is None else str(value)
+
+
+def read_smartsheet(
+    store: Store, api: SmartsheetApi, sheet_ids: list[str], config: Config
+) -> tuple[list[Sheet], list[str]]:
+    """The sheets whose version moved since the last snapshot, and the ids of the others.
+
+    A sheet whose version equals the one recorded with the tip is not read at all: the
+    version check is one small request, the full read of a large sheet is 40 MB.
+    """
+    bad = [sheet_id for sheet_id in sheet_ids if not sheet_id.isdigit()]
+    if bad:
+        raise UsageError(f"sheet id {bad[0]!r} is not a number (SOURCE_SHEET_ID, --sheet)")
+    tip = store.tip()
+    records = sheet_records(store.info(tip).message) if tip else {}
+    sheets, skipped = [], []
+    for sheet_id in sheet_ids:
+        known = records.get(sheet_id)
+        data = read_sheet(api, sheet_id, known.version if known else None)
+        if data is None:
+            skipped.append(sheet_id)
+            continue
+        sheets.append(
+            sheet_from_api(
+                data,
+                sheet_id=sheet_id,
+                key_columns=config.key_columns,
+                money_columns=config.money_columns,
+            )
+        )
+    return sheets, skipped

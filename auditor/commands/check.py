@@ -1,0 +1,102 @@
+"""`auditor check`: is the set-up right? Each check says what is wrong and what to do."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from auditor.config import Config
+from auditor.errors import AuditorError
+from auditor.sources.api import SmartsheetApi
+from auditor.store.gitstore import Store
+
+WRITABLE = frozenset({"OWNER", "ADMIN", "EDITOR", "EDITOR_SHARE"})
+
+
+@dataclass(frozen=True)
+class Check:
+    what: str
+    ok: bool
+    detail: str
+    exit_code: int = 0
+
+
+def run_checks(config: Config) -> Iterator[Check]:
+    yield from _git(config)
+    yield from _smartsheet(config)
+
+
+def _git(config: Config) -> Iterator[Check]:
+    try:
+        store = Store(config.repo, config.branch)
+    except AuditorError as error:
+        yield Check("repository", False, str(error), error.exit_code)
+        return
+    yield Check("repository", True, str(store.repo.git_dir))
+    tip = store.tip()
+    if tip is None:
+        yield Check(
+            f"branch {config.branch!r}", True, "no snapshots yet: the first run makes the baseline"
+        )
+    else:
+        count = len(store.first_parents(tip))
+        where = "local" if store.local_tip() else "origin only"
+        yield Check(
+            f"branch {config.branch!r}", True, f"{count} snapshots, tip {tip[:10]} ({where})"
+        )
+    remotes = {remote.name: remote.url for remote in store.repo.remotes}
+    if "origin" in remotes:
+        yield Check("remote origin", True, _without_credentials(remotes["origin"]))
+    else:
+        yield Check("remote origin", True, "none: `--push origin` needs one (`git remote add`)")
+    store.close()
+
+
+def _smartsheet(config: Config) -> Iterator[Check]:
+    if not config.token:
+        yield Check("token", False, "not set: set SMARTSHEET_API_TOKEN", 2)
+        return
+    if not config.sheets:
+        yield Check("sheets", False, "none to snapshot: set SOURCE_SHEET_ID (comma-separated)", 2)
+    try:
+        api = SmartsheetApi(config.token, config.api_base, config.timeout, config.retry_budget)
+        user = api.get("/users/me", "token check")
+    except AuditorError as error:
+        yield Check("token", False, str(error), error.exit_code)
+        return
+    yield Check("token", True, f"accepted by {config.api_base} (user {user.get('email', '?')})")
+    for sheet_id in config.sheets:
+        yield _sheet(api, sheet_id, f"sheet {sheet_id}", audit=False)
+    if config.audit_sheet_id:
+        yield _sheet(api, config.audit_sheet_id, "audit sheet", audit=True)
+    else:
+        yield Check("audit sheet", True, "AUDIT_SHEET_ID not set: nothing will be published")
+    api.close()
+
+
+def _sheet(api: SmartsheetApi, sheet_id: str, what: str, audit: bool) -> Check:
+    try:
+        data = api.get(f"/sheets/{sheet_id}", what, page=1, pageSize=1)
+    except AuditorError as error:
+        return Check(what, False, str(error), error.exit_code)
+    columns = [column["title"] for column in data.get("columns", [])]
+    summary = (
+        f"{data.get('name')!r}, {data.get('totalRowCount', 0):,} rows, {len(columns)} columns, "
+        f"version {data.get('version')}"
+    )
+    if not audit:
+        return Check(what, True, f"readable: {summary}")
+    access = data.get("accessLevel", "?")
+    if access not in WRITABLE:
+        return Check(
+            what, False, f"{summary}, but access is {access}: share it with Editor rights", 3
+        )
+    return Check(what, True, f"writable ({access}): {summary}; columns: {', '.join(columns)}")
+
+
+def _without_credentials(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.username or parts.password:
+        return parts._replace(netloc=parts.hostname or "").geturl()
+    return url
