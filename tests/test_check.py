@@ -1,0 +1,52 @@
+"""`auditor check` says what is right and what to fix, with the contract's exit codes."""
+
+import pytest
+
+from demo import billing
+from tests.helpers import git
+
+SHEET = str(billing.SHEET_ID)
+
+
+@pytest.fixture
+def configured(emulator, api_env):
+    emulator.add_sheet(billing.make_sheet(rows=5))
+    audit = billing.make_sheet(rows=0, name="Billing audit")
+    audit["id"] = 777
+    emulator.add_sheet(audit)
+    return {**api_env, "SOURCE_SHEET_ID": SHEET, "AUDIT_SHEET_ID": "777"}
+
+
+def test_a_good_setup_passes_every_check(repo, cli, configured):
+    git(repo, "remote", "add", "origin", "https://user:secret@example.com/billing.git")
+    result = cli("check", env=configured)
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert all(line.startswith("ok   ") for line in lines)
+    assert "ok   token: accepted by" in result.stdout
+    assert f"ok   sheet {SHEET}: readable: 'Billing 2026', 5 rows, 18 columns" in result.stdout
+    assert "ok   audit sheet: writable (OWNER): 'Billing audit'" in result.stdout
+    assert "ok   remote origin: https://example.com/billing.git" in result.stdout
+    assert "secret" not in result.stdout
+    assert "no snapshots yet: the first run makes the baseline" in result.stdout
+
+
+def test_each_problem_is_named_with_its_fix(repo, cli, configured, emulator):
+    emulator.sheets[777]["accessLevel"] = "VIEWER"
+    result = cli("check", env={**configured, "SOURCE_SHEET_ID": f"{SHEET},424242"})
+    assert result.returncode == 3
+    assert (
+        "FAIL sheet 424242: sheet 424242: not found or not shared with this token" in result.stdout
+    )
+    assert "FAIL audit sheet: 'Billing audit'" in result.stdout
+    assert "share it with Editor rights" in result.stdout
+    rejected = cli("check", env={**configured, "SMARTSHEET_API_TOKEN": "nope"})
+    assert rejected.returncode == 3 and "FAIL token: token check: token rejected" in rejected.stdout
+    missing = cli("check", env={k: v for k, v in configured.items() if k != "SMARTSHEET_API_TOKEN"})
+    assert missing.returncode == 2 and "FAIL token: not set" in missing.stdout
+
+
+def test_outside_a_repository_the_git_check_fails(cli, configured, tmp_path):
+    result = cli("check", env=configured, cwd=tmp_path)
+    assert result.returncode == 4
+    assert result.stdout.startswith("FAIL repository:")
