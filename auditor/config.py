@@ -11,7 +11,9 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from auditor.errors import UsageError
 
@@ -34,6 +36,24 @@ class Config:
     retry_budget: float = 60.0
     audit_sheet_id: str | None = None
     run_url: str | None = None
+    # Audit rules; the defaults fit the billing sheet of the contract.
+    timezone: str = "UTC"
+    close_grace_days: int = 1
+    week_column: str = "Weekly Reference Logged Date"
+    work_request_column: str = "Work Request #"
+    cu_column: str = "CU"
+    pole_column: str = "Pole #"
+    quantity_column: str = "Quantity"
+    price_column: str = "Units Total Price"
+    tracked_columns: tuple[str, ...] = ("Quantity", "Units Total Price")
+    required_columns: tuple[str, ...] = ("Work Request #", "Weekly Reference Logged Date")
+    date_columns: tuple[str, ...] = ("Weekly Reference Logged Date", "Snapshot Date")
+    amount_columns: tuple[str, ...] = ("Quantity", "Units Total Price")
+    rate_table: str | None = None
+    waivers: str = "waivers.csv"
+    severity_high: str = "1000"
+    severity_medium: str = "100"
+    trend_snapshots: int = 30
 
 
 ENVIRONMENT = {
@@ -92,7 +112,7 @@ def _build(values: dict[str, object]) -> Config:
         default = getattr(Config, name, None)
         try:
             converted[name] = _convert(name, value, default)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, ArithmeticError, ZoneInfoNotFoundError):
             raise UsageError(f"setting {name!r} has an invalid value: {value!r}") from None
     return Config(**converted)
 
@@ -103,6 +123,16 @@ def _convert(name: str, value: object, default: object) -> object:
     if isinstance(default, tuple):
         items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
         return tuple(str(item).strip() for item in items if str(item).strip())
+    if isinstance(default, int) and not isinstance(default, bool):
+        number = int(value)  # type: ignore[arg-type]
+        if number < 0:
+            raise ValueError(name)
+        return number
+    if name.startswith("severity_"):
+        return str(Decimal(str(value)))
+    if name == "timezone":
+        ZoneInfo(str(value))
+        return str(value)
     if isinstance(default, float):
         number = float(value)  # type: ignore[arg-type]
         if number <= 0:

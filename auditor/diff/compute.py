@@ -42,6 +42,7 @@ def diff_sheet(
     old_rows, new_rows = _changed_rows(old, new)
     if renames:
         old_rows = {key: _rename(row, renames) for key, row in old_rows.items()}
+    result.old_rows, result.new_rows = old_rows, new_rows
     order = _column_order(old_columns, new_columns, renames)
     for key in sorted(old_rows.keys() - new_rows.keys()):
         result.rows_removed.append(RowChange(key, data_of(old_rows[key], ignored)))

@@ -37,6 +37,9 @@ class SheetDiff:
     columns_added: list[str] = field(default_factory=list)
     columns_removed: list[str] = field(default_factory=list)
     columns_renamed: list[tuple[str, str]] = field(default_factory=list)
+    old_rows: dict[str, Row] = field(default_factory=dict, repr=False)
+    """The changed rows as they were (metadata included, renames applied): for events."""
+    new_rows: dict[str, Row] = field(default_factory=dict, repr=False)
 
     @property
     def changed(self) -> bool:

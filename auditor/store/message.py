@@ -29,13 +29,16 @@ class SheetRecord:
     removed: int = 0
     changed: int = 0
     last_change: str = ""
+    open: tuple[tuple[str, int], ...] = ()
+    """Open (not waived) violations by rule in this snapshot."""
 
     def trailer(self) -> str:
         version = "-" if self.version is None else str(self.version)
+        violations = ",".join(f"{rule}:{count}" for rule, count in self.open) or "-"
         return (
             f"{SHEET}: {self.sheet_id} version={version} rows={self.rows} cells={self.cells} "
             f"added={self.added} removed={self.removed} changed={self.changed} "
-            f"last-change={self.last_change}"
+            f"last-change={self.last_change} open={violations}"
         )
 
     @classmethod
@@ -52,6 +55,13 @@ class SheetRecord:
             removed=int(fields.get("removed", 0)),
             changed=int(fields.get("changed", 0)),
             last_change=fields.get("last-change", ""),
+            open=tuple(
+                (rule, int(count))
+                for rule, _, count in (
+                    item.partition(":") for item in fields.get("open", "-").split(",")
+                )
+                if count
+            ),
         )
 
 

@@ -1,0 +1,1 @@
+"""Audit: change events and billing-rule violations between two snapshots."""

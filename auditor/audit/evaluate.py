@@ -1,0 +1,127 @@
+"""Violations of a pair of snapshots, read from the branch.
+
+Baselines are found from the commits' fetch times in one `git log` call: for a week closing
+at time C, the snapshot current at C is the newest one fetched before C (or, where none
+predates the close, the first snapshot that has the sheet). Rows of a baseline are parsed
+once per snapshot folder and shared by every week and both sides of the pair.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from auditor.audit.model import Violation, Violations
+from auditor.audit.rules import Baseline, Snapshot, evaluate
+from auditor.audit.settings import Settings
+from auditor.snapshot import canonical
+from auditor.snapshot.model import Row
+from auditor.store.gitstore import CommitInfo, Store
+
+
+class History:
+    """The branch up to a commit, oldest first, with each sheet's rows loaded on demand."""
+
+    def __init__(self, store: Store, commits: list[CommitInfo]) -> None:
+        self.store = store
+        self.commits = sorted(commits, key=lambda commit: commit.time)
+        self._trees: dict[str, dict[str, str]] = {}
+        self._rows: dict[str, dict[str, Row]] = {}
+        self.pending: dict[str, tuple[dict[str, dict[str, Row]], dict[str, dict]]] = {}
+
+    @classmethod
+    def of(cls, store: Store, tip: str | None) -> History:
+        return cls(store, store.first_parents(tip) if tip else [])
+
+    def add_pending(
+        self, when: dt.datetime, rows: dict[str, dict[str, Row]], metas: dict[str, dict]
+    ) -> CommitInfo:
+        """A snapshot being taken, not yet a commit: its rows and sheet metadata are in
+        memory. Returns its stand-in commit."""
+        pending = CommitInfo("pending", when, "", None)
+        self.commits.append(pending)
+        self.pending[pending.sha] = (rows, metas)
+        return pending
+
+    def tree(self, commit: str, sheet_id: str) -> str | None:
+        if commit not in self._trees:
+            self._trees[commit] = self.store.sheet_trees(commit)
+        return self._trees[commit].get(sheet_id)
+
+    def rows(self, commit: str, sheet_id: str) -> dict[str, Row] | None:
+        if commit in self.pending:
+            return self.pending[commit][0].get(sheet_id)
+        tree = self.tree(commit, sheet_id)
+        if tree is None:
+            return None
+        if tree not in self._rows:
+            self._rows[tree] = canonical.parse_rows(self.store.sheet_files(tree).rows)
+        return self._rows[tree]
+
+    def baseline(self, sheet_id: str) -> Baseline:
+        def rows_at(close: dt.datetime) -> dict[str, Row] | None:
+            having = [c for c in self.commits if self._has(c.sha, sheet_id)]
+            before = [c for c in having if c.time < close]
+            chosen = before[-1] if before else having[0] if having else None
+            return self.rows(chosen.sha, sheet_id) if chosen else None
+
+        return rows_at
+
+    def _has(self, commit: str, sheet_id: str) -> bool:
+        if commit in self.pending:
+            return sheet_id in self.pending[commit][0]
+        return self.tree(commit, sheet_id) is not None
+
+
+def violations_of(
+    history: History, commit: CommitInfo | None, sheet_id: str, settings: Settings
+) -> dict[tuple, Violation]:
+    """The violations of one sheet in one snapshot, by identity (empty where it is absent)."""
+    if commit is None:
+        return {}
+    rows = history.rows(commit.sha, sheet_id)
+    if rows is None:
+        return {}
+    meta = _meta(history, commit.sha, sheet_id)
+    snapshot = Snapshot(sheet_id, meta, rows, commit.time)
+    return {v.identity: v for v in evaluate(snapshot, settings, history.baseline(sheet_id))}
+
+
+def _meta(history: History, commit: str, sheet_id: str) -> dict:
+    if commit in history.pending:
+        return history.pending[commit][1][sheet_id]
+    tree = history.tree(commit, sheet_id)
+    assert tree is not None
+    return canonical.load(history.store.read(tree, canonical.SHEET_FILE))
+
+
+def classify(
+    old: dict[tuple, Violation], new: dict[tuple, Violation], settings: Settings, on: dt.date
+) -> Violations:
+    """new, resolved, ongoing, and waived (new or ongoing ones a waiver covers)."""
+    result = Violations([], [], [], [])
+    for identity, violation in sorted(new.items(), key=_order):
+        if settings.waiver_for(violation.rule, violation.key, violation.column, on):
+            result.waived.append(violation)
+        elif identity in old:
+            result.ongoing.append(violation)
+        else:
+            result.new.append(violation)
+    result.resolved = [
+        old[i] for i in sorted(old, key=lambda i: _order((i, old[i]))) if i not in new
+    ]
+    return result
+
+
+def open_counts(
+    violations: dict[tuple, Violation], settings: Settings, on: dt.date
+) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for violation in violations.values():
+        if not settings.waiver_for(violation.rule, violation.key, violation.column, on):
+            counts[violation.rule] = counts.get(violation.rule, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _order(item: tuple) -> tuple:
+    violation = item[1]
+    return (violation.key, violation.rule, violation.column or "")

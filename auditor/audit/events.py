@@ -1,0 +1,122 @@
+"""Change events: the diff, one event per change, with the billing context of its row.
+
+Money impact is counted on the money columns only (`Units Total Price` by default): a
+changed price by its difference, an added row by its price, a removed row by minus its
+price. A quantity change alone has no money impact of its own; the price cell beside it
+carries it when the price moved too.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from auditor.audit.model import Event
+from auditor.audit.rules import week_of
+from auditor.audit.settings import Settings
+from auditor.diff.model import SheetDiff
+from auditor.snapshot.model import Row
+from auditor.snapshot.normalize import to_decimal
+
+
+def events_of(diff: SheetDiff, settings: Settings) -> list[Event]:
+    money = set(settings.config.money_columns)
+    events: list[Event] = []
+
+    def add(
+        kind: str,
+        key: str,
+        column: str | None,
+        old: Any,
+        new: Any,
+        impact: Decimal | None,
+        row: Row | None,
+    ) -> None:
+        row = row or {}
+        events.append(
+            Event(
+                sheet_id=diff.sheet_id,
+                kind=kind,
+                key=key,
+                column=column,
+                old=old,
+                new=new,
+                delta=_delta(old, new),
+                money_impact=impact,
+                severity=settings.money_severity(impact),
+                work_request=row.get(settings.config.work_request_column),
+                week_ending=week_of(row, settings),
+                modified_by=row.get("_modified_by"),
+                modified_at=row.get("_modified_at"),
+            )
+        )
+
+    for title in diff.columns_added:
+        add("column added", "", title, None, None, None, None)
+    for title in diff.columns_removed:
+        add("column removed", "", title, None, None, None, None)
+    for old, new in diff.columns_renamed:
+        add("column renamed", "", new, old, new, None, None)
+    for change in diff.rows_added:
+        add(
+            "row added",
+            change.key,
+            None,
+            None,
+            change.row,
+            _sum(change.row, money),
+            diff.new_rows.get(change.key, change.row),
+        )
+    for change in diff.rows_removed:
+        removed = _sum(change.row, money)
+        add(
+            "row removed",
+            change.key,
+            None,
+            change.row,
+            None,
+            -removed if removed is not None else None,
+            diff.old_rows.get(change.key, change.row),
+        )
+    for cell in diff.cells_changed:
+        impact = _delta(cell.old, cell.new, empty_is_zero=True) if cell.column in money else None
+        row = diff.new_rows.get(cell.key) or diff.old_rows.get(cell.key)
+        add("cell changed", cell.key, cell.column, cell.old, cell.new, impact, row)
+    for cell in diff.formulas_changed:
+        add(
+            "formula changed",
+            cell.key,
+            cell.column,
+            cell.old,
+            cell.new,
+            None,
+            diff.new_rows.get(cell.key),
+        )
+    return events
+
+
+def _number(value: Any, empty_is_zero: bool = False) -> Decimal | None:
+    if value is None and empty_is_zero:
+        return Decimal(0)
+    if isinstance(value, bool):
+        return None
+    return to_decimal(value)
+
+
+def _delta(old: Any, new: Any, empty_is_zero: bool = False) -> Decimal | None:
+    before, after = _number(old, empty_is_zero), _number(new, empty_is_zero)
+    if before is None or after is None or (old is None and new is None):
+        return None
+    return after - before
+
+
+def _sum(row: Row, money: set[str]) -> Decimal | None:
+    amounts = [to_decimal(row[column]) for column in money if column in row]
+    known = [amount for amount in amounts if amount is not None]
+    return sum(known, Decimal(0)) if known else None
+
+
+def net_impact(events: list[Event]) -> Decimal:
+    return sum(
+        (event.money_impact for event in events if event.money_impact is not None), Decimal(0)
+    )

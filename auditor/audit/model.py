@@ -1,0 +1,79 @@
+"""Violations and events, the audit's vocabulary."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+SEVERITIES = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A rule that holds for a row (and column) of a snapshot; identity is (sheet, rule, key,
+    column), so the same problem found in two snapshots is one violation."""
+
+    sheet_id: str
+    rule: str
+    key: str
+    column: str | None
+    severity: str
+    message: str
+
+    @property
+    def identity(self) -> tuple[str, str, str, str | None]:
+        return (self.sheet_id, self.rule, self.key, self.column)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "key": self.key,
+            "column": self.column,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Violations:
+    """A sheet's violations in a pair of snapshots, by status."""
+
+    new: list[Violation]
+    resolved: list[Violation]
+    ongoing: list[Violation]
+    waived: list[Violation]
+
+    def to_json(self) -> dict[str, list[dict[str, Any]]]:
+        return {
+            status: [violation.to_json() for violation in getattr(self, status)]
+            for status in ("new", "resolved", "ongoing", "waived")
+        }
+
+
+@dataclass(frozen=True)
+class Event:
+    """One change between two snapshots, with what a billing reviewer needs beside it.
+
+    `modified_by`/`modified_at` are the row's last modifier and time (Smartsheet's row
+    metadata), not necessarily the cell's.
+    """
+
+    sheet_id: str
+    kind: str
+    key: str
+    column: str | None
+    old: Any
+    new: Any
+    delta: Decimal | None
+    money_impact: Decimal | None
+    severity: str
+    work_request: Any
+    week_ending: dt.date | None
+    modified_by: str | None
+    modified_at: str | None
+
+
+def worst(*severities: str) -> str:
+    return max(severities, key=SEVERITIES.index)

@@ -1,0 +1,110 @@
+"""The rule settings read once from Config: money thresholds, columns, the rate table, waivers."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from auditor.config import Config
+from auditor.errors import UsageError
+from auditor.snapshot.normalize import parse_money
+
+
+@dataclass(frozen=True)
+class Waiver:
+    rule: str
+    key: str
+    column: str | None
+    reason: str
+    approved_by: str
+    until: dt.date | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    config: Config
+    zone: ZoneInfo
+    high: Decimal
+    medium: Decimal
+    rates: dict[str, Decimal] = field(default_factory=dict)
+    waivers: tuple[Waiver, ...] = ()
+
+    def money_severity(self, amount: Decimal | None) -> str:
+        if amount is None:
+            return "low"
+        amount = abs(amount)
+        return "high" if amount > self.high else "medium" if amount > self.medium else "low"
+
+    def waiver_for(self, rule: str, key: str, column: str | None, on: dt.date) -> Waiver | None:
+        for waiver in self.waivers:
+            if (
+                waiver.rule == rule
+                and waiver.key == key
+                and (waiver.column is None or waiver.column == column)
+                and (waiver.until is None or waiver.until >= on)
+            ):
+                return waiver
+        return None
+
+
+def load_settings(config: Config, base: Path | None = None) -> Settings:
+    base = base or Path.cwd()
+    rates = _rates(base / config.rate_table) if config.rate_table else {}
+    waivers_path = base / config.waivers
+    waivers = _waivers(waivers_path) if waivers_path.is_file() else ()
+    return Settings(
+        config,
+        ZoneInfo(config.timezone),
+        Decimal(config.severity_high),
+        Decimal(config.severity_medium),
+        rates,
+        waivers,
+    )
+
+
+def _rows(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    header = set(rows[0]) if rows else set()
+    missing = [name for name in required if rows and name not in header]
+    if missing:
+        raise UsageError(f"{path}: missing column(s) {', '.join(missing)}")
+    return rows
+
+
+def _rates(path: Path) -> dict[str, Decimal]:
+    rates = {}
+    for number, row in enumerate(_rows(path, ("CU", "unit_price")), start=2):
+        price = parse_money(row["unit_price"] or "")
+        if price is None:
+            raise UsageError(f"{path}: row {number}: unit_price {row['unit_price']!r} is not money")
+        rates[row["CU"].strip()] = price
+    return rates
+
+
+def _waivers(path: Path) -> tuple[Waiver, ...]:
+    waivers = []
+    for number, row in enumerate(_rows(path, ("rule", "key")), start=2):
+        until = (row.get("until") or "").strip()
+        try:
+            end = dt.date.fromisoformat(until) if until else None
+        except ValueError:
+            raise UsageError(f"{path}: row {number}: until {until!r} is not a date") from None
+        waivers.append(
+            Waiver(
+                rule=row["rule"].strip(),
+                key=row["key"].strip(),
+                column=(row.get("column") or "").strip() or None,
+                reason=(row.get("reason") or "").strip(),
+                approved_by=(row.get("approved by") or "").strip(),
+                until=end,
+            )
+        )
+    return tuple(waivers)
