@@ -110,10 +110,12 @@ def snapshot(
     ] = None,
 ) -> None:
     """Record each source in one commit on the snapshots branch."""
+    from auditor.audit.settings import load_settings
     from auditor.commands.snapshot import read_smartsheet, summary_line, take_snapshot
     from auditor.sources.files import read_file
 
     config = _config()
+    settings = load_settings(config)
     sheet_ids = list(sheet or ()) or ([] if file else list(config.sheets))
     if not sheet_ids and file is None:
         raise UsageError(
@@ -151,6 +153,7 @@ def snapshot(
         author=(config.author_name, config.author_email),
         fetched_at=_time(fetched_at),
         run_url=config.run_url,
+        settings=settings,
     )
     versions = {item.sheet_id: item.version for item in sheets}
     for diff in result.diffs:
@@ -196,24 +199,29 @@ def diff(
     ] = 1024 * 1024,
 ) -> None:
     """Compare two snapshots (default HEAD~1 and HEAD of the snapshots branch)."""
+    from auditor.audit.evaluate import audit_pair
+    from auditor.audit.settings import load_settings
     from auditor.commands.history import diff_revisions
 
     config = _config()
+    settings = load_settings(config)
+    store = _store(config)
     result = diff_revisions(
-        _store(config), rev_a, rev_b, sheet=sheet, ignored_columns=config.ignored_columns
+        store, rev_a, rev_b, sheet=sheet, ignored_columns=config.ignored_columns
     )
+    violations = audit_pair(store, result, settings)
     if format is DiffFormat.json:
         from auditor.outputs.json_format import diff_document, dumps
 
-        sys.stdout.buffer.write(dumps(diff_document(result)))
+        sys.stdout.buffer.write(dumps(diff_document(result, violations)))
     elif format is DiffFormat.markdown:
         from auditor.outputs.markdown import diff_markdown
 
-        typer.echo(diff_markdown(result, limit, max_bytes), nl=False)
+        typer.echo(diff_markdown(result, limit, max_bytes, violations), nl=False)
     else:
         from auditor.outputs.table import print_diff
 
-        print_diff(_console(), result, limit)
+        print_diff(_console(), result, limit, violations)
     if exit_code and result.changed:
         raise typer.Exit(1)
 

@@ -13,6 +13,7 @@ import datetime as dt
 from auditor.audit.model import Violation, Violations
 from auditor.audit.rules import Baseline, Snapshot, evaluate
 from auditor.audit.settings import Settings
+from auditor.diff.model import Diff
 from auditor.snapshot import canonical
 from auditor.snapshot.model import Row
 from auditor.store.gitstore import CommitInfo, Store
@@ -125,3 +126,45 @@ def open_counts(
 def _order(item: tuple) -> tuple:
     violation = item[1]
     return (violation.key, violation.rule, violation.column or "")
+
+
+def audit_pair(store: Store, diff: Diff, settings: Settings) -> dict[str, Violations]:
+    """Each sheet's violations in the pair, by status (new, resolved, ongoing, waived)."""
+    later = diff.new if diff.new.time >= diff.old.time else diff.old
+    history = History.of(store, later.commit)
+    commits = {commit.sha: commit for commit in history.commits}
+    old, new = commits.get(diff.old.commit), commits.get(diff.new.commit)
+    on = diff.new.time.date()
+    return {
+        sheet.sheet_id: classify(
+            violations_of(history, old, sheet.sheet_id, settings),
+            violations_of(history, new, sheet.sheet_id, settings),
+            settings,
+            on,
+        )
+        for sheet in diff.sheets
+    }
+
+
+def pending_open_counts(
+    store: Store,
+    parent: str | None,
+    when: dt.datetime,
+    sheets: dict[str, tuple[dict[str, Row], dict]],
+    settings: Settings,
+) -> dict[str, tuple[tuple[str, int], ...]]:
+    """Open violations by rule of each sheet of a snapshot being taken, for its trailer."""
+    history = History.of(store, parent)
+    pending = history.add_pending(
+        when,
+        {sheet_id: rows for sheet_id, (rows, _) in sheets.items()},
+        {sheet_id: meta for sheet_id, (_, meta) in sheets.items()},
+    )
+    return {
+        sheet_id: tuple(
+            open_counts(
+                violations_of(history, pending, sheet_id, settings), settings, when.date()
+            ).items()
+        )
+        for sheet_id in sheets
+    }

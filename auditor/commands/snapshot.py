@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from auditor.audit.evaluate import pending_open_counts
+from auditor.audit.settings import Settings
 from auditor.config import Config
 from auditor.diff.compute import diff_sheet
 from auditor.diff.model import SheetDiff
@@ -58,12 +60,14 @@ def take_snapshot(
     author: tuple[str, str],
     fetched_at: dt.datetime | None = None,
     run_url: str | None = None,
+    settings: Settings | None = None,
     before_update: Callable[[int], None] | None = None,
 ) -> SnapshotResult:
     """Commit `sheets` to the branch unless their data equals the tip's.
 
     `before_update` is called with the attempt number between making the commit and
-    moving the branch; tests use it to lose a race on purpose.
+    moving the branch; tests use it to lose a race on purpose. With `settings`, the rules
+    are evaluated on the new snapshot and its open violations go into the trailers.
     """
     ids = [sheet.sheet_id for sheet in sheets]
     if len(set(ids)) != len(ids):
@@ -79,8 +83,29 @@ def take_snapshot(
         if not changed:
             return SnapshotResult(None, parent, diffs)
         records = sheet_records(store.info(parent).message) if parent else {}
+        violations = (
+            pending_open_counts(
+                store,
+                parent,
+                fetched_at,
+                {item.sheet.sheet_id: (item.sheet.rows, item.meta) for item in encoded},
+                settings,
+            )
+            if settings
+            else {}
+        )
         commit = _commit(
-            store, parent, trees, encoded, changed, diffs, records, fetched_at, author, run_url
+            store,
+            parent,
+            trees,
+            encoded,
+            changed,
+            diffs,
+            records,
+            violations,
+            fetched_at,
+            author,
+            run_url,
         )
         if before_update:
             before_update(attempt)
@@ -129,6 +154,7 @@ def _commit(
     changed: set[str],
     diffs: list[SheetDiff],
     records: dict[str, SheetRecord],
+    violations: dict[str, tuple[tuple[str, int], ...]],
     fetched_at: dt.datetime,
     author: tuple[str, str],
     run_url: str | None,
@@ -155,6 +181,7 @@ def _commit(
             len(diff.rows_removed),
             len(diff.cells_changed),
             when if sheet_id in changed or previous is None else previous.last_change,
+            violations.get(sheet_id, ()),
         )
     for sheet_id in folders.keys() - new_records.keys():
         names[sheet_id] = canonical.load(store.read(folders[sheet_id], SHEET_FILE))["name"]
@@ -188,6 +215,7 @@ def _carried(store: Store, tree: str, previous: SheetRecord | None) -> SheetReco
             previous.rows,
             previous.cells,
             last_change=previous.last_change,
+            open=previous.open,
         )
     summary = canonical.load(store.read(tree, SUMMARY_FILE))
     sheet_id = canonical.load(store.read(tree, SHEET_FILE))["id"]

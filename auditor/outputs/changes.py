@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from auditor.audit.model import Violation, Violations
 from auditor.diff.model import SheetDiff
 from auditor.store.message import plural
 
@@ -87,3 +88,12 @@ def shown(value: Any) -> str:
         text = ", ".join(f"{title}={shown(cell)}" for title, cell in value.items())
         return text if len(text) <= ROW_TEXT else text[: ROW_TEXT - 1] + "…"
     return orjson.dumps(value).decode()
+
+
+def violation_entries(audit: Violations) -> list[tuple[str, Violation]]:
+    """New first, then resolved, waived and ongoing: what a reviewer acts on comes first."""
+    return [
+        (status, violation)
+        for status in ("new", "resolved", "waived", "ongoing")
+        for violation in getattr(audit, status)
+    ]

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from auditor.audit.model import Violations
 from auditor.commands.history import LogEntry, SheetData
 from auditor.diff.model import Diff, Side
 from auditor.store.message import iso
@@ -19,9 +20,11 @@ def side(value: Side) -> dict[str, str]:
     return {"commit": value.commit, "time": iso(value.time)}
 
 
-def diff_document(diff: Diff) -> dict[str, Any]:
+def diff_document(diff: Diff, violations: dict[str, Violations] | None = None) -> dict[str, Any]:
+    violations = violations or {}
     sheets = []
     for sheet in diff.sheets:
+        audit = violations.get(sheet.sheet_id, Violations([], [], [], []))
         sheets.append(
             {
                 "sheet_id": sheet.sheet_id,
@@ -40,7 +43,7 @@ def diff_document(diff: Diff) -> dict[str, Any]:
                 "columns_added": sheet.columns_added,
                 "columns_removed": sheet.columns_removed,
                 "columns_renamed": [{"old": old, "new": new} for old, new in sheet.columns_renamed],
-                "violations": {"new": [], "resolved": [], "ongoing": [], "waived": []},
+                "violations": audit.to_json(),
             }
         )
     return {
@@ -51,7 +54,7 @@ def diff_document(diff: Diff) -> dict[str, Any]:
             "rows_added": sum(len(s.rows_added) for s in diff.sheets),
             "rows_removed": sum(len(s.rows_removed) for s in diff.sheets),
             "cells_changed": sum(len(s.cells_changed) for s in diff.sheets),
-            "violations_new": 0,
+            "violations_new": sum(len(audit.new) for audit in violations.values()),
         },
     }
 

@@ -6,56 +6,97 @@ document stops before `max_bytes`, each cut saying how much was left out.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from itertools import islice
+
+from auditor.audit.model import Violations
 from auditor.diff.model import Diff
 from auditor.markup import escape
-from auditor.outputs.changes import count, entries, headline, shown
+from auditor.outputs.changes import count, entries, headline, shown, violation_entries
 from auditor.store.message import iso, plural
 
 JOB_SUMMARY_BYTES = 1024 * 1024
 RESERVE = 200
 
 
-def diff_markdown(diff: Diff, limit: int = 50, max_bytes: int = JOB_SUMMARY_BYTES) -> str:
-    lines = [
+class _Document:
+    """Lines under a byte budget; once a line does not fit, nothing more is added."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.lines: list[str] = []
+        self.size = 0
+        self.budget = max_bytes - RESERVE
+        self.max_bytes = max_bytes
+        self.full = False
+
+    def add(self, *lines: str) -> bool:
+        size = sum(len(line.encode()) + 1 for line in lines)
+        if self.full or self.size + size > self.budget:
+            self.full = True
+            return False
+        self.lines += lines
+        self.size += size
+        return True
+
+    def table(self, header: list[str], rows: Iterable[list[str]], total: int, what: str) -> None:
+        if not self.add("", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)):
+            return
+        written = 0
+        for cells in rows:
+            if not self.add("| " + " | ".join(escape(cell) for cell in cells) + " |"):
+                break
+            written += 1
+        if written < total and not self.full:
+            self.add("", f"_… and {plural(total - written, f'more {what}')} not shown._")
+
+    def text(self) -> str:
+        if self.full:
+            self.lines.append(f"\n_Output cut at {self.max_bytes:,} bytes; use `--format json`._")
+        return "\n".join(self.lines) + "\n"
+
+
+def diff_markdown(
+    diff: Diff,
+    limit: int = 50,
+    max_bytes: int = JOB_SUMMARY_BYTES,
+    violations: dict[str, Violations] | None = None,
+) -> str:
+    document = _Document(max_bytes)
+    document.add(
         "## Billing snapshot diff",
         "",
         f"`{diff.old.commit[:10]}` ({iso(diff.old.time)}) → "
         f"`{diff.new.commit[:10]}` ({iso(diff.new.time)}), times in UTC",
-    ]
-    size = sum(len(line.encode()) + 1 for line in lines)
+    )
     for sheet in diff.sheets:
-        section = [
+        document.add(
             "",
             f"### {escape(sheet.name)} (`{sheet.sheet_id}`): {sheet.status}",
             "",
             headline(sheet),
-        ]
+        )
         if sheet.changed:
-            section += [
-                "",
-                "| change | row key | column | old | new |",
-                "| --- | --- | --- | --- | --- |",
-            ]
-        header_size = sum(len(line.encode()) + 1 for line in section)
-        if size + header_size > max_bytes - RESERVE:
-            lines.append(f"\n_Output cut at {max_bytes:,} bytes; use `--format json` for all._")
-            return "\n".join(lines) + "\n"
-        lines += section
-        size += header_size
-        written = 0
-        total = count(sheet)
-        for entry in entries(sheet):
-            if written == limit:
-                break
-            cells = [entry.kind, entry.key, entry.column, shown(entry.old), shown(entry.new)]
-            line = "| " + " | ".join(escape(cell) for cell in cells) + " |"
-            if size + len(line.encode()) + 1 > max_bytes - RESERVE:
-                break
-            lines.append(line)
-            size += len(line.encode()) + 1
-            written += 1
-        if written < total:
-            note = f"\n_… and {plural(total - written, 'more change')} not shown._"
-            lines.append(note)
-            size += len(note.encode()) + 1
-    return "\n".join(lines) + "\n"
+            rows = (
+                [entry.kind, entry.key, entry.column, shown(entry.old), shown(entry.new)]
+                for entry in islice(entries(sheet), limit)
+            )
+            document.table(
+                ["change", "row key", "column", "old", "new"], rows, count(sheet), "change"
+            )
+        audit = (violations or {}).get(sheet.sheet_id)
+        if audit is None:
+            continue
+        document.add(
+            "",
+            f"**Violations:** {len(audit.new)} new, {len(audit.resolved)} resolved, "
+            f"{len(audit.ongoing)} ongoing, {len(audit.waived)} waived",
+        )
+        listed = violation_entries(audit)
+        if listed:
+            rows = (
+                [status, v.severity, v.rule, v.key, v.column or "", v.message]
+                for status, v in islice(listed, limit)
+            )
+            header = ["status", "severity", "rule", "row key", "column", "message"]
+            document.table(header, rows, len(listed), "violation")
+    return document.text()

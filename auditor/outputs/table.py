@@ -7,11 +7,13 @@ from itertools import islice
 from rich.console import Console
 from rich.table import Table
 
+from auditor.audit.model import Violations
 from auditor.commands.history import LogEntry, SheetData
 from auditor.diff.model import Diff
-from auditor.outputs.changes import count, entries, headline, shown
+from auditor.outputs.changes import count, entries, headline, shown, violation_entries
 from auditor.store.message import iso, plural
 
+SEVERITY_STYLES = {"high": "bold red", "medium": "yellow"}
 STYLES = {"row added": "green", "row removed": "red", "cell": "yellow", "formula": "magenta"}
 
 
@@ -21,7 +23,9 @@ def _more(console: Console, total: int, limit: int, what: str) -> None:
         console.print(f"... {more} not shown (raise --limit, or use --format json)")
 
 
-def print_diff(console: Console, diff: Diff, limit: int) -> None:
+def print_diff(
+    console: Console, diff: Diff, limit: int, violations: dict[str, Violations] | None = None
+) -> None:
     console.print(
         f"Snapshots {diff.old.commit[:10]} ({iso(diff.old.time)}) -> "
         f"{diff.new.commit[:10]} ({iso(diff.new.time)})",
@@ -48,6 +52,34 @@ def print_diff(console: Console, diff: Diff, limit: int) -> None:
             )
         console.print(table)
         _more(console, count(sheet), limit, "change")
+    for sheet in diff.sheets:
+        audit = (violations or {}).get(sheet.sheet_id)
+        if audit is not None:
+            _print_violations(console, sheet.name, audit, limit)
+
+
+def _print_violations(console: Console, name: str, audit: Violations, limit: int) -> None:
+    console.print(
+        f"\n[bold]{name}[/bold] violations: {len(audit.new)} new, {len(audit.resolved)} "
+        f"resolved, {len(audit.ongoing)} ongoing, {len(audit.waived)} waived",
+        highlight=False,
+    )
+    listed = violation_entries(audit)
+    if not listed:
+        return
+    table = Table("status", "severity", "rule", "row key", "column", "message")
+    for status, violation in islice(listed, limit):
+        table.add_row(
+            status,
+            violation.severity,
+            violation.rule,
+            violation.key,
+            violation.column or "",
+            violation.message,
+            style=SEVERITY_STYLES.get(violation.severity) if status == "new" else None,
+        )
+    console.print(table)
+    _more(console, len(listed), limit, "violation")
 
 
 def print_log(console: Console, log: list[LogEntry]) -> None:
