@@ -279,7 +279,9 @@ def _assign(
         return
     base = baseline(close)
     if base is not None:
-        bases.setdefault(id(base), (base, set()))[1].add(week)
+        if id(base) not in bases:
+            bases[id(base)] = (_without_parents(base), set())
+        bases[id(base)][1].add(week)
 
 
 def _week_edits(
@@ -354,6 +356,14 @@ def _impact(before: Row, after: Row, column: str) -> Decimal | None:
     if old is None or new is None:
         return new if old is None else -old if new is None else None
     return new - old
+
+
+def _without_parents(rows: dict[str, Row]) -> dict[str, Row]:
+    """Rules skip parent rows (rows that have children) of hierarchical sheets."""
+    parents = {row["_parent"] for row in rows.values() if "_parent" in row}
+    if not parents:
+        return rows
+    return {key: row for key, row in rows.items() if row.get("_id") not in parents}
 
 
 def _hashable(value: Any) -> Any:
