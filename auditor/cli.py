@@ -227,6 +227,36 @@ def diff(
 
 
 @app.command()
+def report(
+    from_rev: Annotated[str, typer.Option("--from", help="Older snapshot.")] = "HEAD~1",
+    to_rev: Annotated[str, typer.Option("--to", help="Newer snapshot.")] = "HEAD",
+    force: Annotated[
+        bool, typer.Option("--force", help="Write the report even when nothing changed.")
+    ] = False,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the report.")] = Path("reports"),
+    no_publish: Annotated[
+        bool, typer.Option("--no-publish", help="Do not post to the audit sheet.")
+    ] = False,
+) -> None:
+    """Audit the change between two snapshots and write the Excel report."""
+    from auditor.audit.settings import load_settings
+    from auditor.commands.report import make_report
+
+    config = _config()
+    result = make_report(
+        _store(config), load_settings(config), from_rev, to_rev, force=force, out=out
+    )
+    pair = f"{result.diff.old.commit[:10]}..{result.diff.new.commit[:10]}"
+    new = sum(len(audit.new) for audit in result.violations.values())
+    if result.path is None:
+        typer.echo(f"no change in {pair}: no report written (--force writes one anyway)")
+        return
+    typer.echo(f"report for {pair} written to {result.path} ({new} new violations)")
+    if config.audit_sheet_id and not no_publish:
+        typer.echo("publishing to AUDIT_SHEET_ID is not built yet (issue 5): nothing posted")
+
+
+@app.command()
 def log(
     max_count: Annotated[
         int | None, typer.Option("-n", "--max-count", min=1, help="Show at most N snapshots.")
