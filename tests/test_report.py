@@ -136,8 +136,7 @@ def test_the_workbook_reads_back(store, pair, tmp_path):
         ]
     assert len(charts) == 3
     assert (
-        sum("<lineChart>" in c for c in charts) == 2
-        and sum("<barChart>" in c for c in charts) == 1
+        sum("<lineChart>" in c for c in charts) == 2 and sum("<barChart>" in c for c in charts) == 1
     )
     assert "Guide" in book.sheetnames and book["Guide"]["A1"].value == "Summary"
 

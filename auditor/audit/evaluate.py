@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from auditor.audit.model import Violation, Violations
-from auditor.audit.rules import Baseline, Snapshot, evaluate
+from auditor.audit.rules import Baseline, Memo, Snapshot, evaluate
 from auditor.audit.settings import Settings
 from auditor.diff.model import Diff
 from auditor.snapshot import canonical
@@ -27,6 +27,8 @@ class History:
         self.commits = sorted(commits, key=lambda commit: commit.time)
         self._trees: dict[str, dict[str, str]] = {}
         self._rows: dict[str, dict[str, Row]] = {}
+        self._lines: dict[str, dict[bytes, tuple[str, Row]]] = {}
+        self.memo = Memo()
         self.pending: dict[str, tuple[dict[str, dict[str, Row]], dict[str, dict]]] = {}
 
     @classmethod
@@ -55,8 +57,24 @@ class History:
         if tree is None:
             return None
         if tree not in self._rows:
-            self._rows[tree] = canonical.parse_rows(self.store.sheet_files(tree).rows)
+            self._rows[tree] = self._parse(sheet_id, self.store.sheet_files(tree))
         return self._rows[tree]
+
+    def _parse(self, sheet_id: str, files: canonical.SheetFiles) -> dict[str, Row]:
+        """Rows of a snapshot folder; a line already parsed for this sheet yields the same
+        row object, so rules evaluated on several snapshots examine an unchanged row once."""
+        known = self._lines.setdefault(sheet_id, {})
+        lines = files.lines
+        fresh = [line for line in lines if line not in known]
+        # rows.json lists rows in line order, so the parsed rows pair with their lines.
+        parsed = (
+            canonical.parse_rows(files.rows)
+            if len(fresh) == len(lines)
+            else (canonical.parse_lines(fresh))
+        )
+        for line, pair in zip(fresh, parsed.items(), strict=True):
+            known[line] = pair
+        return dict(known[line] for line in lines)
 
     def baseline(self, sheet_id: str) -> Baseline:
         def rows_at(close: dt.datetime) -> dict[str, Row] | None:
@@ -84,7 +102,8 @@ def violations_of(
         return {}
     meta = _meta(history, commit.sha, sheet_id)
     snapshot = Snapshot(sheet_id, meta, rows, commit.time)
-    return {v.identity: v for v in evaluate(snapshot, settings, history.baseline(sheet_id))}
+    found = evaluate(snapshot, settings, history.baseline(sheet_id), history.memo)
+    return {violation.identity: violation for violation in found}
 
 
 def _meta(history: History, commit: str, sheet_id: str) -> dict:

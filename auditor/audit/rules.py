@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from auditor.audit.model import Violation, worst
@@ -47,36 +48,165 @@ class Snapshot:
 Baseline = Callable[[dt.datetime], dict[str, Row] | None]
 """Given a week's close time, the rows of that week's billed baseline snapshot."""
 
+Check = tuple[str, str | None, str, str]
+"""(rule, column, severity, message) of a violation found in one row alone."""
 
-def evaluate(snapshot: Snapshot, settings: Settings, baseline: Baseline) -> list[Violation]:
-    parents = {row["_parent"] for row in snapshot.rows.values() if "_parent" in row}
-    rows = {
-        key: row
-        for key, row in snapshot.rows.items()
-        if row.get("_id") not in parents or not parents
-    }
-    found: list[Violation] = []
-    for rule in (
-        _missing_required,
-        _invalid_date,
-        _negative_amount,
-        _price_mismatch,
-        _duplicate_line,
-        _formula_overwritten,
-    ):
-        found.extend(rule(snapshot, rows, settings))
-    found.extend(_closed_period_edit(snapshot, rows, settings, baseline))
+
+@dataclass(slots=True)
+class Facts:
+    """What the rules need of one row, found once per row object."""
+
+    row: Row
+    required: tuple[str, ...]
+    checks: list[Check]
+    week: dt.date | None
+    line: tuple
+    latest: str
+
+
+@dataclass
+class SheetFacts:
+    """What the rules need of a whole snapshot's rows, found once per rows object."""
+
+    rows: dict[str, Row]
+    facts: dict[str, Facts]
+    weeks: dict[dt.date, list[str]]
+    findings: list[tuple[str, Check]]
+    dated: list[tuple[str, str]]
+    """(latest date text, key), latest first: rows that may hold a date far ahead."""
+    duplicates: list[list[str]]
+
+
+@dataclass
+class Memo:
+    """Facts shared by the snapshots evaluated with it.
+
+    Rows that are byte-equal in two snapshots are parsed into one object (see
+    auditor.audit.evaluate.History), so a row unchanged between the two sides of a pair is
+    examined once, and a snapshot that is also the other's baseline is examined once. Entries
+    keep their objects alive, so an id is never reused while cached.
+    """
+
+    facts: dict[int, Facts] = field(default_factory=dict)
+    sheets: dict[int, tuple[dict[str, Row], tuple[str, ...], SheetFacts]] = field(
+        default_factory=dict
+    )
+
+    def of(self, row: Row, required: tuple[str, ...], settings: Settings) -> Facts:
+        facts = self.facts.get(id(row))
+        if facts is None or facts.row is not row or facts.required != required:
+            facts = _facts(row, required, settings)
+            self.facts[id(row)] = facts
+        return facts
+
+    def sheet(
+        self, rows: dict[str, Row], required: tuple[str, ...], settings: Settings
+    ) -> SheetFacts:
+        cached = self.sheets.get(id(rows))
+        if cached is not None and cached[0] is rows and cached[1] == required:
+            return cached[2]
+        kept = _without_parents(rows)
+        facts = {key: self.of(row, required, settings) for key, row in kept.items()}
+        weeks: dict[dt.date, list[str]] = defaultdict(list)
+        groups: dict[tuple, list[str]] = defaultdict(list)
+        findings: list[tuple[str, Check]] = []
+        dated: list[tuple[str, str]] = []
+        for key, fact in facts.items():
+            if fact.week is not None:
+                weeks[fact.week].append(key)
+            if fact.line[0] is not None:
+                groups[fact.line].append(key)
+            findings.extend((key, check) for check in fact.checks)
+            if fact.latest:
+                dated.append((fact.latest, key))
+        dated.sort(reverse=True)
+        duplicates = [keys for keys in groups.values() if len(keys) > 1]
+        result = SheetFacts(kept, facts, dict(weeks), findings, dated, duplicates)
+        self.sheets[id(rows)] = (rows, required, result)
+        return result
+
+
+def evaluate(
+    snapshot: Snapshot, settings: Settings, baseline: Baseline, memo: Memo | None = None
+) -> list[Violation]:
+    memo = memo if memo is not None else Memo()
+    titles = {column["title"] for column in snapshot.meta.get("columns", [])}
+    required = tuple(column for column in settings.config.required_columns if column in titles)
+    sheet = memo.sheet(snapshot.rows, required, settings)
+    horizon = (snapshot.fetched_at + dt.timedelta(days=365)).date().isoformat()
+    found = [
+        Violation(snapshot.sheet_id, rule, key, column, severity, message)
+        for key, (rule, column, severity, message) in sheet.findings
+    ]
+    for latest, key in sheet.dated:
+        if latest <= horizon:
+            break
+        found.extend(_ahead(snapshot, key, sheet.rows[key], horizon, settings))
+    found.extend(_duplicate_line(snapshot, sheet, settings))
+    found.extend(_formula_overwritten(snapshot, sheet.rows))
+    found.extend(_closed_period_edit(snapshot, sheet, settings, baseline, memo, required))
     return found
+
+
+def _facts(row: Row, required: tuple[str, ...], settings: Settings) -> Facts:
+    config = settings.config
+    get = row.get
+    line = (
+        get(config.work_request_column),
+        get(config.cu_column),
+        get(config.pole_column),
+        get(config.week_column),
+        get(config.quantity_column),
+    )
+    try:
+        hash(line)
+    except TypeError:
+        line = tuple(map(_hashable, line))
+    latest = ""
+    for column in config.date_columns:
+        value = get(column)
+        if value.__class__ is str and value > latest:
+            latest = value
+    week = get(config.week_column)
+    return Facts(
+        row,
+        required,
+        _row_checks(row, required, settings),
+        _day(week) if week.__class__ is str else None,
+        line,
+        latest,
+    )
+
+
+def _ahead(
+    snapshot: Snapshot, key: str, row: Row, horizon: str, settings: Settings
+) -> Iterator[Violation]:
+    for column in settings.config.date_columns:
+        value = row.get(column)
+        if value.__class__ is str and value > horizon and _day(value) is not None:
+            yield _v(
+                snapshot,
+                "invalid-date",
+                key,
+                column,
+                "medium",
+                f"{column} {value} is more than a year ahead",
+            )
+
+
+@lru_cache(maxsize=4096)
+def _day(value: str) -> dt.date | None:
+    if not ISO_DATE.fullmatch(value):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def week_of(row: Row, settings: Settings) -> dt.date | None:
     value = row.get(settings.config.week_column)
-    if isinstance(value, str) and ISO_DATE.fullmatch(value):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
+    return _day(value) if value.__class__ is str else None
 
 
 def close_time(week: dt.date, settings: Settings) -> dt.datetime:
@@ -89,111 +219,78 @@ def _v(snapshot: Snapshot, rule: str, key: str, column: str | None, severity: st
     return Violation(snapshot.sheet_id, rule, key, column, severity, message)
 
 
-def _missing_required(
-    snapshot: Snapshot, rows: dict[str, Row], settings: Settings
-) -> Iterator[Violation]:
-    titles = {column["title"] for column in snapshot.meta.get("columns", [])}
-    required = [column for column in settings.config.required_columns if column in titles]
-    for key, row in rows.items():
-        for column in required:
-            if column not in row:
-                yield _v(snapshot, "missing-required", key, column, "low", f"{column} is empty")
-
-
-def _invalid_date(
-    snapshot: Snapshot, rows: dict[str, Row], settings: Settings
-) -> Iterator[Violation]:
-    horizon = (snapshot.fetched_at + dt.timedelta(days=365)).date().isoformat()
-    columns = settings.config.date_columns
-    for key, row in rows.items():
-        for column in columns:
-            value = row.get(column)
-            if value is None:
-                continue
-            if not (isinstance(value, str) and ISO_DATE.fullmatch(value) and _is_date(value)):
-                yield _v(
-                    snapshot,
-                    "invalid-date",
-                    key,
-                    column,
-                    "medium",
-                    f"{column} {value!r} is not a date",
-                )
-            elif value > horizon:
-                yield _v(
-                    snapshot,
-                    "invalid-date",
-                    key,
-                    column,
-                    "medium",
-                    f"{column} {value} is more than a year ahead",
-                )
-
-
-def _negative_amount(
-    snapshot: Snapshot, rows: dict[str, Row], settings: Settings
-) -> Iterator[Violation]:
-    money = set(settings.config.money_columns)
-    for key, row in rows.items():
-        for column in settings.config.amount_columns:
-            amount = to_decimal(row.get(column)) if column in row else None
-            if amount is not None and amount < 0:
-                severity = worst(
-                    "medium", settings.money_severity(amount if column in money else None)
-                )
-                yield _v(
-                    snapshot, "negative-amount", key, column, severity, f"{column} is {amount}"
-                )
-
-
-def _price_mismatch(
-    snapshot: Snapshot, rows: dict[str, Row], settings: Settings
-) -> Iterator[Violation]:
-    if not settings.rates:
-        return
+def _row_checks(row: Row, required: tuple[str, ...], settings: Settings) -> list[Check]:
+    """missing-required, invalid-date (not a date), negative-amount and price-mismatch."""
     config = settings.config
-    for key, row in rows.items():
-        unit = settings.rates.get(str(row.get(config.cu_column, "")))
-        quantity = to_decimal(row.get(config.quantity_column))
-        price = to_decimal(row.get(config.price_column))
-        if unit is None or quantity is None or price is None:
+    checks: list[Check] = []
+    if not settings.rates and _plainly_clean(row, required, config):
+        return checks
+    for column in required:
+        if column not in row:
+            checks.append(("missing-required", column, "low", f"{column} is empty"))
+    for column in config.date_columns:
+        value = row.get(column)
+        if value is not None and (value.__class__ is not str or _day(value) is None):
+            checks.append(("invalid-date", column, "medium", f"{column} {value!r} is not a date"))
+    for column in config.amount_columns:
+        value = row.get(column)
+        if value is None or (value.__class__ in (int, float) and value >= 0):
             continue
-        expected = quantity * unit
-        difference = price - expected
-        if abs(difference) > max(PRICE_TOLERANCE, abs(expected) * PRICE_SHARE):
-            yield _v(
-                snapshot,
-                "price-mismatch",
-                key,
-                config.price_column,
-                settings.money_severity(difference),
-                f"{config.price_column} {price} differs from {quantity} x {unit} = {expected} "
-                f"by {difference}",
+        amount = to_decimal(value)
+        if amount is not None and amount < 0:
+            money = settings.money_severity(amount) if column in config.money_columns else "low"
+            checks.append(
+                ("negative-amount", column, worst("medium", money), f"{column} is {amount}")
             )
+    if settings.rates:
+        checks.extend(_price_check(row, settings))
+    return checks
+
+
+def _plainly_clean(row: Row, required: tuple[str, ...], config: Any) -> bool:
+    """The common case, checked fast: required cells present, dates are dates, amounts are
+    non-negative numbers."""
+    for column in required:
+        if column not in row:
+            return False
+    for column in config.date_columns:
+        value = row.get(column)
+        if value is not None and (value.__class__ is not str or _day(value) is None):
+            return False
+    for column in config.amount_columns:
+        value = row.get(column)
+        if value is not None and not (value.__class__ in (int, float) and value >= 0):
+            return False
+    return True
+
+
+def _price_check(row: Row, settings: Settings) -> Iterator[Check]:
+    config = settings.config
+    unit = settings.rates.get(str(row.get(config.cu_column, "")))
+    quantity = to_decimal(row.get(config.quantity_column))
+    price = to_decimal(row.get(config.price_column))
+    if unit is None or quantity is None or price is None:
+        return
+    expected = quantity * unit
+    difference = price - expected
+    if abs(difference) > max(PRICE_TOLERANCE, abs(expected) * PRICE_SHARE):
+        yield (
+            "price-mismatch",
+            config.price_column,
+            settings.money_severity(difference),
+            f"{config.price_column} {price} differs from {quantity} x {unit} = {expected} "
+            f"by {difference}",
+        )
 
 
 def _duplicate_line(
-    snapshot: Snapshot, rows: dict[str, Row], settings: Settings
+    snapshot: Snapshot, sheet: SheetFacts, settings: Settings
 ) -> Iterator[Violation]:
-    config = settings.config
-    identity = (
-        config.work_request_column,
-        config.cu_column,
-        config.pole_column,
-        config.week_column,
-        config.quantity_column,
-    )
-    groups: dict[tuple, list[str]] = defaultdict(list)
-    for key, row in rows.items():
-        line = tuple(_hashable(row.get(column)) for column in identity)
-        if line[0] is not None:
-            groups[line].append(key)
-    for keys in groups.values():
-        if len(keys) < 2:
-            continue
+    price_column = settings.config.price_column
+    for keys in sheet.duplicates:
         for key in keys:
             others = ", ".join(other for other in keys if other != key)
-            price = to_decimal(rows[key].get(config.price_column))
+            price = to_decimal(sheet.rows[key].get(price_column))
             yield _v(
                 snapshot,
                 "duplicate-line",
@@ -204,36 +301,27 @@ def _duplicate_line(
             )
 
 
-def _formula_overwritten(
-    snapshot: Snapshot, rows: dict[str, Row], settings: Settings
-) -> Iterator[Violation]:
+def _formula_overwritten(snapshot: Snapshot, rows: dict[str, Row]) -> Iterator[Violation]:
     column_formulas = {
-        column["title"]: column["formula"]
-        for column in snapshot.meta.get("columns", [])
-        if column.get("formula")
+        column["title"] for column in snapshot.meta.get("columns", []) if column.get("formula")
     }
-    filled: dict[str, int] = defaultdict(int)
     with_formula: dict[str, int] = defaultdict(int)
     for row in rows.values():
-        formulas = row.get("_formulas", {})
-        for column in row:
-            if column[0] != "_":
-                filled[column] += 1
-                with_formula[column] += column in formulas
-    for column, count in filled.items():
+        for column in row.get("_formulas", ()):
+            with_formula[column] += 1
+    for column in column_formulas | set(with_formula):
         by_column = column in column_formulas
-        if not by_column and with_formula[column] == 0:
+        filled = sum(1 for row in rows.values() if column in row)
+        others = filled - 1
+        if not by_column and not (others and with_formula[column] / others >= FORMULA_SHARE):
             continue
+        why = (
+            "a column formula"
+            if by_column
+            else f"{with_formula[column]} of {others} other cells hold formulas"
+        )
         for key, row in rows.items():
-            if column not in row or column in row.get("_formulas", {}):
-                continue
-            others = count - 1
-            if by_column or (others and with_formula[column] / others >= FORMULA_SHARE):
-                why = (
-                    "a column formula"
-                    if by_column
-                    else f"{with_formula[column]} of {others} other cells hold formulas"
-                )
+            if column in row and column not in row.get("_formulas", ()):
                 yield _v(
                     snapshot,
                     "formula-overwritten",
@@ -245,43 +333,37 @@ def _formula_overwritten(
 
 
 def _closed_period_edit(
-    snapshot: Snapshot, rows: dict[str, Row], settings: Settings, baseline: Baseline
+    snapshot: Snapshot,
+    sheet: SheetFacts,
+    settings: Settings,
+    baseline: Baseline,
+    memo: Memo,
+    required: tuple[str, ...],
 ) -> Iterator[Violation]:
-    weeks: dict[dt.date, list[str]] = defaultdict(list)
-    for key, row in rows.items():
-        week = week_of(row, settings)
-        if week is not None:
-            weeks[week].append(key)
-    bases: dict[int, tuple[dict[str, Row], set[dt.date]]] = {}
-    for week in sorted(weeks):
-        _assign(week, settings, snapshot, baseline, bases)
+    bases: dict[int, tuple[SheetFacts, set[dt.date]]] = {}
+
+    def assign(week: dt.date) -> None:
+        """Put a closed week under the baseline it was billed from."""
+        close = close_time(week, settings)
+        if close >= snapshot.fetched_at:
+            return
+        base = baseline(close)
+        if base is None:
+            return
+        if id(base) not in bases:
+            bases[id(base)] = (memo.sheet(base, required, settings), set())
+        bases[id(base)][1].add(week)
+
+    for week in sorted(sheet.weeks):
+        assign(week)
     for base, _ in list(bases.values()):
-        for week in {week_of(row, settings) for row in base.values()} - set(weeks) - {None}:
-            _assign(week, settings, snapshot, baseline, bases)
+        for week in set(base.weeks) - set(sheet.weeks):
+            assign(week)
     for base, base_weeks in bases.values():
         for week in sorted(base_weeks):
-            yield from _week_edits(snapshot, rows, base, week, weeks.get(week, []), settings)
-        yield from _removed(snapshot, rows, base, base_weeks, settings)
-
-
-def _assign(
-    week: dt.date | None,
-    settings: Settings,
-    snapshot: Snapshot,
-    baseline: Baseline,
-    bases: dict[int, tuple[dict[str, Row], set[dt.date]]],
-) -> None:
-    """Put a closed week under the baseline it was billed from."""
-    if week is None:
-        return
-    close = close_time(week, settings)
-    if close >= snapshot.fetched_at:
-        return
-    base = baseline(close)
-    if base is not None:
-        if id(base) not in bases:
-            bases[id(base)] = (_without_parents(base), set())
-        bases[id(base)][1].add(week)
+            keys = sheet.weeks.get(week, [])
+            yield from _week_edits(snapshot, sheet.rows, base.rows, week, keys, settings)
+        yield from _removed(snapshot, sheet.facts, base.facts, base_weeks, settings)
 
 
 def _week_edits(
@@ -295,6 +377,8 @@ def _week_edits(
     config = settings.config
     for key in keys:
         row, before = rows[key], base.get(key)
+        if before is row:
+            continue
         if before is None:
             price = to_decimal(row.get(config.price_column))
             yield _v(
@@ -306,11 +390,11 @@ def _week_edits(
                 f"row added after week ending {week} was closed",
             )
             continue
-        impact = _impact(before, row, config.price_column)
+        impact = None
         for column in config.tracked_columns:
-            if before.get(column) != row.get(column) or type(before.get(column)) is not type(
-                row.get(column)
-            ):
+            old, new = before.get(column), row.get(column)
+            if old != new or type(old) is not type(new):
+                impact = impact if impact is not None else _impact(before, row, config.price_column)
                 yield _v(
                     snapshot,
                     "closed-period-edit",
@@ -324,22 +408,26 @@ def _week_edits(
 
 def _removed(
     snapshot: Snapshot,
-    rows: dict[str, Row],
-    base: dict[str, Row],
+    facts: dict[str, Facts],
+    base: dict[str, Facts],
     weeks: set[dt.date],
     settings: Settings,
 ) -> Iterator[Violation]:
     config = settings.config
     for key, before in base.items():
-        week = week_of(before, settings)
-        if week not in weeks or (key in rows and week_of(rows[key], settings) == week):
+        now = facts.get(key)
+        if (
+            now is before
+            or before.week not in weeks
+            or (now is not None and now.week == before.week)
+        ):
             continue
-        price = to_decimal(before.get(config.price_column))
-        if key not in rows:
-            message = f"row billed in the closed week ending {week} was removed"
+        price = to_decimal(before.row.get(config.price_column))
+        if now is None:
+            message = f"row billed in the closed week ending {before.week} was removed"
             column = None
         else:
-            message = f"row moved out of the closed week ending {week}"
+            message = f"row moved out of the closed week ending {before.week}"
             column = config.week_column
         yield _v(
             snapshot,
@@ -368,11 +456,3 @@ def _without_parents(rows: dict[str, Row]) -> dict[str, Row]:
 
 def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
-
-
-def _is_date(value: str) -> bool:
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True

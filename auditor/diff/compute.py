@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.diff.model import CellChange, RowChange, SheetDiff
-from auditor.snapshot.canonical import SheetFiles, data_of, parse_lines, row_lines
+from auditor.snapshot.canonical import SheetFiles, data_of, parse_lines
 from auditor.snapshot.model import SYSTEM_CHANGE_COLUMNS, Row
 
 MISSING = object()
@@ -91,8 +91,8 @@ def _changed_rows(
     """The rows whose lines differ, parsed; byte-equal lines are skipped unparsed."""
     if old is None and new is not None and new.parsed is not None:
         return {}, new.parsed
-    old_lines = row_lines(old.rows) if old else []
-    new_lines = row_lines(new.rows) if new else []
+    old_lines = old.lines if old else []
+    new_lines = new.lines if new else []
     old_set = set(old_lines)
     new_set = set(new_lines)
     return (

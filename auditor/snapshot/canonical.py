@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -33,6 +34,11 @@ class SheetFiles:
     meta: dict[str, Any]
     rows: bytes
     parsed: dict[str, Row] | None = None
+
+    @cached_property
+    def lines(self) -> list[bytes]:
+        """`row_lines(rows)`, split once however many readers need it."""
+        return row_lines(self.rows)
 
 
 _PRETTY = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE

@@ -28,6 +28,7 @@ log = logging.getLogger("auditor")
 ZERO = "0" * 40
 SNAPSHOTS = "snapshots"
 TREE_MODE = 0o040000
+FILES_KEPT = 4
 BLOB_MODE = 0o100644
 
 
@@ -51,6 +52,7 @@ class Store:
                 f"{where} is not a git repository; run inside one or set AUDITOR_REPO"
             ) from None
         self.branch = branch
+        self._files: dict[str, SheetFiles] = {}
         self.ref = f"refs/heads/{branch}"
         self.remote_ref = f"refs/remotes/origin/{branch}"
 
@@ -146,7 +148,15 @@ class Store:
         return self.repo.odb.stream(bytes.fromhex(entry[1])).read()
 
     def sheet_files(self, tree: str) -> SheetFiles:
-        return SheetFiles(orjson.loads(self.read(tree, SHEET_FILE)), self.read(tree, ROWS_FILE))
+        """A snapshot folder's files; the last few are kept, since a diff and its audit both
+        read the same two folders of up to 15 MB each."""
+        files = self._files.pop(tree, None) or SheetFiles(
+            orjson.loads(self.read(tree, SHEET_FILE)), self.read(tree, ROWS_FILE)
+        )
+        self._files[tree] = files
+        while len(self._files) > FILES_KEPT:
+            del self._files[next(iter(self._files))]
+        return files
 
     def write_blob(self, data: bytes) -> str:
         return self.repo.odb.store(IStream("blob", len(data), BytesIO(data))).binsha.hex()
