@@ -103,7 +103,14 @@ def test_the_workbook_reads_back(store, pair, tmp_path):
     by_kind = {(row[3].value, row[4].value): row for row in changes.iter_rows(min_row=2)}
     price = by_kind["cell changed", "Units Total Price"]
     assert price[8].value == pytest.approx(212.75) and price[8].number_format.startswith('"$"')
-    assert price[9].value == "medium" and price[9].fill.fgColor.rgb.endswith("FFEB9C")
+    assert price[9].value == "medium"
+    rules = {
+        rule.formula[0]: rule.dxf.fill.bgColor.rgb
+        for area in changes.conditional_formatting
+        for rule in area.rules
+    }
+    assert rules['AND($J2="medium",$I2<>0)'].endswith("FFEB9C")
+    assert rules['AND($J2="high",$I2<>0)'].endswith("FFC7CE")
     assert price[10].value == dt.datetime(2026, 11, 13) and price[10].number_format == "yyyy-mm-dd"
     assert price[11].value == "kim@example.com"
     assert price[12].value == dt.datetime(2026, 11, 16, 9, 30)

@@ -256,3 +256,14 @@ def test_events_carry_money_impact_severity_and_the_row_context(store, snapshots
     assert net_impact(list(events.values())) == Decimal("1212.75") - Decimal("425.5") + Decimal(
         "99.99"
     )
+
+
+def test_violations_are_stored_with_the_snapshot_and_redone_when_the_rules_change(store, snapshots):
+    snapshots({"1": line(1)}, "2026-11-14T12:00:00+00:00")
+    commit = snapshots({"1": line(1, **{"Units Total Price": 625.5})}, "2026-11-16T12:00:00+00:00")
+    stored = store.read_path(commit, "audit/s.json").decode()
+    assert stored.splitlines()[1].startswith('{"column":"Units Total Price","key":"1"')
+    assert ids(audit(store).new) == {("1", "Units Total Price")}
+    assert audit(store).new[0].severity == "medium"
+    stricter = Config(severity_high="150")
+    assert audit(store, config=stricter).new[0].severity == "high"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import orjson
+
 from auditor.audit.model import Violation, Violations
 from auditor.audit.rules import Baseline, Memo, Snapshot, evaluate
 from auditor.audit.settings import Settings
@@ -17,6 +19,8 @@ from auditor.diff.model import Diff
 from auditor.snapshot import canonical
 from auditor.snapshot.model import Row
 from auditor.store.gitstore import CommitInfo, Store
+
+PENDING = "pending"
 
 
 class History:
@@ -29,30 +33,37 @@ class History:
         self._rows: dict[str, dict[str, Row]] = {}
         self._lines: dict[str, dict[bytes, tuple[str, Row]]] = {}
         self.memo = Memo()
-        self.pending: dict[str, tuple[dict[str, dict[str, Row]], dict[str, dict]]] = {}
+        self.pending: dict[str, tuple[dict[str, dict[str, Row]], dict[str, dict], str | None]] = {}
 
     @classmethod
     def of(cls, store: Store, tip: str | None) -> History:
         return cls(store, store.first_parents(tip) if tip else [])
 
     def add_pending(
-        self, when: dt.datetime, rows: dict[str, dict[str, Row]], metas: dict[str, dict]
+        self,
+        when: dt.datetime,
+        rows: dict[str, dict[str, Row]],
+        metas: dict[str, dict],
+        parent: str | None,
     ) -> CommitInfo:
-        """A snapshot being taken, not yet a commit: its rows and sheet metadata are in
-        memory. Returns its stand-in commit."""
-        pending = CommitInfo("pending", when, "", None)
+        """A snapshot being taken, not yet a commit: the sheets read are in memory, the
+        others are carried forward from `parent`. Returns its stand-in commit."""
+        pending = CommitInfo(PENDING, when, "", parent)
         self.commits.append(pending)
-        self.pending[pending.sha] = (rows, metas)
+        self.pending[pending.sha] = (rows, metas, parent)
         return pending
 
     def tree(self, commit: str, sheet_id: str) -> str | None:
+        if commit in self.pending:
+            parent = self.pending[commit][2]
+            return self.tree(parent, sheet_id) if parent else None
         if commit not in self._trees:
             self._trees[commit] = self.store.sheet_trees(commit)
         return self._trees[commit].get(sheet_id)
 
     def rows(self, commit: str, sheet_id: str) -> dict[str, Row] | None:
-        if commit in self.pending:
-            return self.pending[commit][0].get(sheet_id)
+        if commit in self.pending and sheet_id in self.pending[commit][0]:
+            return self.pending[commit][0][sheet_id]
         tree = self.tree(commit, sheet_id)
         if tree is None:
             return None
@@ -86,17 +97,24 @@ class History:
         return rows_at
 
     def _has(self, commit: str, sheet_id: str) -> bool:
-        if commit in self.pending:
-            return sheet_id in self.pending[commit][0]
+        if commit in self.pending and sheet_id in self.pending[commit][0]:
+            return True
         return self.tree(commit, sheet_id) is not None
 
 
 def violations_of(
     history: History, commit: CommitInfo | None, sheet_id: str, settings: Settings
 ) -> dict[tuple, Violation]:
-    """The violations of one sheet in one snapshot, by identity (empty where it is absent)."""
+    """The violations of one sheet in one snapshot, by identity (empty where it is absent):
+    as stored with the snapshot when the rules then were the same, else evaluated now."""
     if commit is None:
         return {}
+    if commit.sha != PENDING:
+        stored = history.store.read_path(commit.sha, violations_path(sheet_id))
+        if stored is not None:
+            found = parse_violations(stored, sheet_id, settings.fingerprint)
+            if found is not None:
+                return found
     rows = history.rows(commit.sha, sheet_id)
     if rows is None:
         return {}
@@ -107,7 +125,7 @@ def violations_of(
 
 
 def _meta(history: History, commit: str, sheet_id: str) -> dict:
-    if commit in history.pending:
+    if commit in history.pending and sheet_id in history.pending[commit][1]:
         return history.pending[commit][1][sheet_id]
     tree = history.tree(commit, sheet_id)
     assert tree is not None
@@ -165,25 +183,47 @@ def audit_pair(store: Store, diff: Diff, settings: Settings) -> dict[str, Violat
     }
 
 
-def pending_open_counts(
+def pending_violations(
     store: Store,
     parent: str | None,
     when: dt.datetime,
-    sheets: dict[str, tuple[dict[str, Row], dict]],
+    read: dict[str, tuple[dict[str, Row], dict]],
     settings: Settings,
-) -> dict[str, tuple[tuple[str, int], ...]]:
-    """Open violations by rule of each sheet of a snapshot being taken, for its trailer."""
+) -> dict[str, dict[tuple, Violation]]:
+    """The violations of every sheet of a snapshot being taken: the sheets read now and
+    those carried forward from `parent` (whose violations can change as weeks close)."""
     history = History.of(store, parent)
     pending = history.add_pending(
         when,
-        {sheet_id: rows for sheet_id, (rows, _) in sheets.items()},
-        {sheet_id: meta for sheet_id, (_, meta) in sheets.items()},
+        {sheet_id: rows for sheet_id, (rows, _) in read.items()},
+        {sheet_id: meta for sheet_id, (_, meta) in read.items()},
+        parent,
     )
+    sheets = set(read) | set(store.sheet_trees(parent))
     return {
-        sheet_id: tuple(
-            open_counts(
-                violations_of(history, pending, sheet_id, settings), settings, when.date()
-            ).items()
-        )
-        for sheet_id in sheets
+        sheet_id: violations_of(history, pending, sheet_id, settings) for sheet_id in sorted(sheets)
     }
+
+
+VIOLATIONS_FOLDER = "audit"
+
+
+def violations_path(sheet_id: str) -> str:
+    return f"{VIOLATIONS_FOLDER}/{sheet_id}.json"
+
+
+def violations_file(violations: dict[tuple, Violation], fingerprint: str) -> bytes:
+    """`audit/<sheet_id>.json`: the rules' fingerprint, then one violation per line."""
+    items = sorted(violations.values(), key=lambda v: (v.key, v.rule, v.column or ""))
+    lines = [orjson.dumps(v.to_json(), option=orjson.OPT_SORT_KEYS) for v in items]
+    head = b'{"rules":' + orjson.dumps(fingerprint) + b',"violations":['
+    body = b",\n".join(lines)
+    return head + (b"\n" + body + b"\n" if lines else b"") + b"]}\n"
+
+
+def parse_violations(data: bytes, sheet_id: str, fingerprint: str) -> dict[tuple, Violation] | None:
+    document = orjson.loads(data)
+    if document.get("rules") != fingerprint:
+        return None
+    found = (Violation(sheet_id=sheet_id, **item) for item in document["violations"])
+    return {violation.identity: violation for violation in found}

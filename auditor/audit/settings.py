@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,9 @@ from zoneinfo import ZoneInfo
 from auditor.config import Config
 from auditor.errors import UsageError
 from auditor.snapshot.normalize import parse_money
+
+RULES_VERSION = "1"
+"""Bumped when a rule's logic changes, so violations stored by older versions are redone."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,33 @@ class Settings:
     medium: Decimal
     rates: dict[str, Decimal] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
+
+    @property
+    def fingerprint(self) -> str:
+        """Everything a snapshot's violations depend on besides the branch itself (waivers are
+        applied later, when a pair is classified); stored violations are reused only when
+        it matches."""
+        config = self.config
+        names = (
+            "timezone",
+            "close_grace_days",
+            "week_column",
+            "work_request_column",
+            "cu_column",
+            "pole_column",
+            "quantity_column",
+            "price_column",
+            "tracked_columns",
+            "required_columns",
+            "date_columns",
+            "amount_columns",
+            "money_columns",
+            "severity_high",
+            "severity_medium",
+        )
+        material = [RULES_VERSION, *(repr(getattr(config, name)) for name in names)]
+        material += [f"{cu}={price}" for cu, price in sorted(self.rates.items())]
+        return hashlib.sha1("\n".join(material).encode()).hexdigest()[:16]
 
     def money_severity(self, amount: Decimal | None) -> str:
         if amount is None:

@@ -37,16 +37,25 @@ def make_report(
     out: Path = Path("reports"),
 ) -> ReportResult:
     """Write the report of the pair, unless nothing changed and `force` is not given."""
+    report = build_report(store, settings, old_revision, new_revision)
+    diff = report.diff
+    if not diff.changed and not force:
+        return ReportResult(diff, report.violations, None)
+    name = f"audit-{diff.old.commit[:7]}-{diff.new.commit[:7]}.xlsx"
+    return ReportResult(diff, report.violations, write_report(out / name, report))
+
+
+def build_report(
+    store: Store, settings: Settings, old_revision: str = "HEAD~1", new_revision: str = "HEAD"
+) -> Report:
+    """Everything the workbook shows, gathered before anything is written."""
     config = settings.config
     diff = diff_revisions(store, old_revision, new_revision, ignored_columns=config.ignored_columns)
-    violations = audit_pair(store, diff, settings)
-    if not diff.changed and not force:
-        return ReportResult(diff, violations, None)
     old_records = sheet_records(store.info(diff.old.commit).message)
     new_records = sheet_records(store.info(diff.new.commit).message)
-    report = Report(
+    return Report(
         diff=diff,
-        violations=violations,
+        violations=audit_pair(store, diff, settings),
         events=[event for sheet in diff.sheets for event in events_of(sheet, settings)],
         sheets=[
             SheetVersions(
@@ -60,8 +69,6 @@ def make_report(
         trend=trend(store, diff.new.commit, config.trend_snapshots, config.money_columns),
         thresholds=(settings.high, settings.medium),
     )
-    name = f"audit-{diff.old.commit[:7]}-{diff.new.commit[:7]}.xlsx"
-    return ReportResult(diff, violations, write_report(out / name, report))
 
 
 def trend(store: Store, tip: str, count: int, money_columns: tuple[str, ...]) -> list[TrendPoint]:

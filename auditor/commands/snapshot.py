@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from auditor.audit.evaluate import pending_open_counts
+from auditor.audit.evaluate import (
+    VIOLATIONS_FOLDER,
+    open_counts,
+    pending_violations,
+    violations_file,
+)
 from auditor.audit.settings import Settings
 from auditor.config import Config
 from auditor.diff.compute import diff_sheet
@@ -83,17 +88,7 @@ def take_snapshot(
         if not changed:
             return SnapshotResult(None, parent, diffs)
         records = sheet_records(store.info(parent).message) if parent else {}
-        violations = (
-            pending_open_counts(
-                store,
-                parent,
-                fetched_at,
-                {item.sheet.sheet_id: (item.sheet.rows, item.meta) for item in encoded},
-                settings,
-            )
-            if settings
-            else {}
-        )
+        violations = _audit(store, parent, encoded, fetched_at, settings)
         commit = _commit(
             store,
             parent,
@@ -154,7 +149,7 @@ def _commit(
     changed: set[str],
     diffs: list[SheetDiff],
     records: dict[str, SheetRecord],
-    violations: dict[str, tuple[tuple[str, int], ...]],
+    violations: dict[str, tuple[bytes, tuple[tuple[str, int], ...]]],
     fetched_at: dt.datetime,
     author: tuple[str, str],
     run_url: str | None,
@@ -181,22 +176,29 @@ def _commit(
             len(diff.rows_removed),
             len(diff.cells_changed),
             when if sheet_id in changed or previous is None else previous.last_change,
-            violations.get(sheet_id, ()),
+            violations[sheet_id][1] if sheet_id in violations else (),
         )
     for sheet_id in folders.keys() - new_records.keys():
         names[sheet_id] = canonical.load(store.read(folders[sheet_id], SHEET_FILE))["name"]
-        new_records[sheet_id] = _carried(store, folders[sheet_id], records.get(sheet_id))
+        carried = _carried(store, folders[sheet_id], records.get(sheet_id))
+        if sheet_id in violations:
+            carried = replace(carried, open=violations[sheet_id][1])
+        new_records[sheet_id] = carried
     snapshots = store.write_tree({key: (TREE_MODE, tree) for key, tree in folders.items()})
     readme = [
         ReadmeSheet(key, names[key], record.rows, record.cells, record.last_change)
         for key, record in new_records.items()
     ]
-    root = store.write_tree(
-        {
-            "README.md": (BLOB_MODE, store.write_blob(render(readme, when))),
-            SNAPSHOTS: (TREE_MODE, snapshots),
+    entries = {
+        "README.md": (BLOB_MODE, store.write_blob(render(readme, when))),
+        SNAPSHOTS: (TREE_MODE, snapshots),
+    }
+    if violations:
+        files = {
+            f"{key}.json": (BLOB_MODE, store.write_blob(v[0])) for key, v in violations.items()
         }
-    )
+        entries[VIOLATIONS_FOLDER] = (TREE_MODE, store.write_tree(files))
+    root = store.write_tree(entries)
     ordered = sorted(diffs, key=lambda diff: diff.sheet_id not in changed)
     versions = {item.sheet.sheet_id: item.sheet.version for item in encoded}
     summaries = [summary_line(diff, versions[diff.sheet_id]) for diff in ordered]
@@ -204,6 +206,31 @@ def _commit(
     ordered_records = [new_records[key] for key in sorted(new_records)]
     message = compose(summaries, changes, fetched_at, ordered_records, run_url)
     return store.write_commit(root, parent, message, author, fetched_at)
+
+
+def _audit(
+    store: Store,
+    parent: str | None,
+    encoded: list[_Encoded],
+    fetched_at: dt.datetime,
+    settings: Settings | None,
+) -> dict[str, tuple[bytes, tuple[tuple[str, int], ...]]]:
+    """Each sheet's violations file (`audit/<sheet_id>.json`) and open counts by rule.
+
+    Stored with the snapshot, so that `auditor diff` and `auditor report` read two small
+    files instead of evaluating every row of both snapshots again.
+    """
+    if settings is None:
+        return {}
+    read = {item.sheet.sheet_id: (item.sheet.rows, item.meta) for item in encoded}
+    found = pending_violations(store, parent, fetched_at, read, settings)
+    return {
+        sheet_id: (
+            violations_file(violations, settings.fingerprint),
+            tuple(open_counts(violations, settings, fetched_at.date()).items()),
+        )
+        for sheet_id, violations in found.items()
+    }
 
 
 def _carried(store: Store, tree: str, previous: SheetRecord | None) -> SheetRecord:

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from copy import copy
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -26,13 +29,13 @@ from auditor.diff.model import Diff
 from auditor.outputs.changes import shown, violation_entries
 
 MONEY = '"$"#,##0.00;[Red]-"$"#,##0.00'
-NUMBER = "#,##0.####"
 DATE = "yyyy-mm-dd"
 DATETIME = "yyyy-mm-dd hh:mm"
+SEVERITY_COLOURS = {"high": "FFC7CE", "medium": "FFEB9C", "low": "E2EFDA"}
+# Both colours set: Excel reads a conditional format's solid fill from its background colour.
 FILLS = {
-    "high": PatternFill("solid", fgColor="FFC7CE"),
-    "medium": PatternFill("solid", fgColor="FFEB9C"),
-    "low": PatternFill("solid", fgColor="E2EFDA"),
+    severity: PatternFill("solid", start_color=colour, end_color=colour)
+    for severity, colour in SEVERITY_COLOURS.items()
 }
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -88,22 +91,45 @@ def _cell(
     fmt: str | None = None,
     fill: PatternFill | None = None,
     bold: bool = False,
-) -> WriteOnlyCell:
+) -> Any:
+    """A value for `append`: the plain value where it needs no style (most of them, and
+    far cheaper to write), else a styled cell."""
     if isinstance(value, list | dict):
         value = shown(value)
     if isinstance(value, dt.datetime):
         value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    formula_like = isinstance(value, str) and value.startswith(FORMULA_START)
+    if fmt and (value is None or isinstance(value, str | bool)):
+        fmt = None
+    if not (formula_like or fmt or fill is not None or bold):
+        return value
     cell = WriteOnlyCell(sheet, value=value)
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if formula_like:
         cell.data_type = "s"
-        cell.quotePrefix = True
-    if fmt:
-        cell.number_format = fmt
-    if fill is not None:
-        cell.fill = fill
-    if bold:
-        cell.font = Font(bold=True)
+    cell._style = copy(_style(sheet, fmt, fill, bold, formula_like))
     return cell
+
+
+_STYLES: WeakKeyDictionary[Workbook, dict[tuple, Any]] = WeakKeyDictionary()
+
+
+def _style(sheet: Any, fmt: str | None, fill: PatternFill | None, bold: bool, quote: bool) -> Any:
+    """The style array of a combination, registered with the workbook once: assigning a fill
+    or format to each cell makes openpyxl hash it each time (most of the writing time)."""
+    styles = _STYLES.setdefault(sheet.parent, {})
+    key = (fmt, id(fill), bold, quote)
+    if key not in styles:
+        template = WriteOnlyCell(sheet)
+        if fmt:
+            template.number_format = fmt
+        if fill is not None:
+            template.fill = fill
+        if bold:
+            template.font = Font(bold=True)
+        if quote:
+            template.quotePrefix = True
+        styles[key] = template._style
+    return styles[key]
 
 
 def _new(book: Workbook, title: str) -> Any:
@@ -130,6 +156,28 @@ def _sheet(book: Workbook, title: str, headers: Sequence[str], widths: Sequence[
         header.append(cell)
     sheet.append(header)
     return sheet
+
+
+def _colour_by_severity(
+    sheet: Any,
+    column: str,
+    columns: int,
+    rows: int,
+    money_column: str | None = None,
+    status_column: str | None = None,
+) -> None:
+    """Rows coloured by their severity cell, by conditional formatting: one rule per
+    severity instead of a style on every cell (which costs most of the writing time)."""
+    if not rows:
+        return
+    area = f"A2:{get_column_letter(columns)}{rows + 1}"
+    for severity, fill in FILLS.items():
+        condition = f'${column}2="{severity}"'
+        if money_column:
+            condition = f"AND({condition},${money_column}2<>0)"
+        if status_column:
+            condition = f'AND({condition},OR(${status_column}2="new",${status_column}2="ongoing"))'
+        sheet.conditional_formatting.add(area, FormulaRule(formula=[condition], fill=fill))
 
 
 def _filter(sheet: Any, columns: int, rows: int) -> None:
@@ -245,24 +293,24 @@ def _changes(book: Workbook, report: Report) -> None:
     sheet = _sheet(book, "Changes", headers, [14, 20, 14, 16, 22, 22, 22, 10, 16, 10, 12, 26, 20])
     names = {s.sheet_id: s.name for s in report.diff.sheets}
     for event in report.events:
-        fill = FILLS.get(event.severity) if event.money_impact else None
         values = [
             (names.get(event.sheet_id, event.sheet_id), None),
             (event.key, None),
             (event.work_request, None),
             (event.kind, None),
             (event.column, None),
-            (event.old, NUMBER),
-            (event.new, NUMBER),
-            (event.delta, NUMBER),
+            (event.old, None),
+            (event.new, None),
+            (event.delta, None),
             (event.money_impact, MONEY),
             (event.severity, None),
             (event.week_ending, DATE),
             (event.modified_by, None),
             (_parse_time(event.modified_at), DATETIME),
         ]
-        sheet.append([_cell(sheet, value, fmt, fill) for value, fmt in values])
+        sheet.append([_cell(sheet, value, fmt) for value, fmt in values])
     _filter(sheet, len(headers), len(report.events))
+    _colour_by_severity(sheet, "J", len(headers), len(report.events), money_column="I")
 
 
 def _rows(book: Workbook, report: Report, title: str, pick: Any) -> None:
@@ -301,7 +349,6 @@ def _violations(book: Workbook, report: Report) -> None:
     count = 0
     for sheet_id, audit in report.violations.items():
         for status, violation in violation_entries(audit):
-            fill = FILLS.get(violation.severity) if status in ("new", "ongoing") else None
             values = (
                 names.get(sheet_id, sheet_id),
                 status,
@@ -311,9 +358,10 @@ def _violations(book: Workbook, report: Report) -> None:
                 violation.column,
                 violation.message,
             )
-            sheet.append([_cell(sheet, value, fill=fill) for value in values])
+            sheet.append([_cell(sheet, value) for value in values])
             count += 1
     _filter(sheet, len(headers), count)
+    _colour_by_severity(sheet, "C", len(headers), count, status_column="B")
 
 
 def _trend(book: Workbook, report: Report) -> None:
@@ -410,7 +458,7 @@ def _guide(book: Workbook) -> None:
     sheet.column_dimensions["A"].width = 26
     sheet.column_dimensions["B"].width = 110
     for name, text in GUIDE:
-        cell = _cell(sheet, text)
+        cell = WriteOnlyCell(sheet, value=text)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         sheet.append([_cell(sheet, name, bold=True), cell])
 

@@ -130,6 +130,18 @@ class Store:
         data = self.repo.odb.stream(bytes.fromhex(tree)).read()
         return {name: (mode, sha.hex()) for sha, mode, name in tree_entries_from_data(data)}
 
+    def read_path(self, commit: str, path: str) -> bytes | None:
+        """A file of a commit by its path, or None where there is none."""
+        tree = self.repo.commit(commit).tree.hexsha
+        *folders, name = path.split("/")
+        for folder in folders:
+            entry = self._entries(tree).get(folder)
+            if entry is None or entry[0] != TREE_MODE:
+                return None
+            tree = entry[1]
+        entry = self._entries(tree).get(name)
+        return None if entry is None else self.repo.odb.stream(bytes.fromhex(entry[1])).read()
+
     def sheet_trees(self, commit: str | None) -> dict[str, str]:
         """Sheet id -> tree id of its folder, for the snapshot at `commit`."""
         if commit is None:
