@@ -236,6 +236,8 @@ def _row_checks(row: Row, required: tuple[str, ...], settings: Settings) -> list
         value = row.get(column)
         if value is None or (value.__class__ in (int, float) and value >= 0):
             continue
+        if value.__class__ is str and "-" not in value and "(" not in value:
+            continue
         amount = to_decimal(value)
         if amount is not None and amount < 0:
             money = settings.money_severity(amount) if column in config.money_columns else "low"
@@ -259,7 +261,9 @@ def _plainly_clean(row: Row, required: tuple[str, ...], config: Any) -> bool:
             return False
     for column in config.amount_columns:
         value = row.get(column)
-        if value is not None and not (value.__class__ in (int, float) and value >= 0):
+        if value is None or (value.__class__ in (int, float) and value >= 0):
+            continue
+        if value.__class__ is not str or "-" in value or "(" in value:
             return False
     return True
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from auditor.audit.evaluate import (
@@ -88,11 +89,19 @@ def take_snapshot(
         if not changed:
             return SnapshotResult(None, parent, diffs)
         records = sheet_records(store.info(parent).message) if parent else {}
-        violations = _audit(store, parent, encoded, fetched_at, settings)
+        # Compressing a 15 MB rows.json releases the GIL: it overlaps with the rules.
+        with ThreadPoolExecutor(max_workers=1) as writer:
+            written = {
+                item.sheet.sheet_id: writer.submit(_write_folder, store, item)
+                for item in encoded
+                if item.sheet.sheet_id in changed
+            }
+            violations = _audit(store, parent, encoded, fetched_at, settings)
+            folders = {sheet_id: future.result() for sheet_id, future in written.items()}
         commit = _commit(
             store,
             parent,
-            trees,
+            {**trees, **folders},
             encoded,
             changed,
             diffs,
@@ -161,10 +170,6 @@ def _commit(
     for item, diff in zip(encoded, diffs, strict=True):
         sheet_id = item.sheet.sheet_id
         names[sheet_id] = item.sheet.name
-        if sheet_id in changed:
-            folders[sheet_id] = store.write_tree(
-                {name: (BLOB_MODE, store.write_blob(data)) for name, data in item.files.items()}
-            )
         previous = records.get(sheet_id)
         summary = canonical.load(item.files[SUMMARY_FILE])
         new_records[sheet_id] = SheetRecord(
@@ -206,6 +211,12 @@ def _commit(
     ordered_records = [new_records[key] for key in sorted(new_records)]
     message = compose(summaries, changes, fetched_at, ordered_records, run_url)
     return store.write_commit(root, parent, message, author, fetched_at)
+
+
+def _write_folder(store: Store, item: _Encoded) -> str:
+    return store.write_tree(
+        {name: (BLOB_MODE, store.write_blob(data)) for name, data in item.files.items()}
+    )
 
 
 def _audit(

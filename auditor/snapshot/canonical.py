@@ -102,8 +102,17 @@ def load(data: bytes) -> Any:
     return orjson.loads(data)
 
 
+METADATA = frozenset({"_id", "_parent", "_modified_at", "_modified_by", "_formulas"})
+
+
 def data_of(row: Row, ignored: frozenset[str] = frozenset()) -> Row:
-    """A row without metadata and ignored columns: what a data change is measured on."""
+    """A row without metadata and ignored columns: what a data change is measured on.
+
+    A row with nothing to drop is returned as it is, not copied. (Every Smartsheet row has
+    `_id`; file sources refuse titles that start with `_`.)
+    """
+    if not ignored and METADATA.isdisjoint(row):
+        return row
     if ignored:
         return {k: v for k, v in row.items() if k[0] != "_" and k not in ignored}
     return {k: v for k, v in row.items() if k[0] != "_"}

@@ -85,7 +85,7 @@ def _xlsx_table(path: Path, worksheet: str | None) -> list[list[Any]]:
 
 def _excel_cell(value: Any) -> Any:
     """A typed workbook cell: text stays text, as Excel already decided what it is."""
-    if isinstance(value, str):
+    if value.__class__ is str:
         return value or None
     if isinstance(value, bool):
         return True if value else None
@@ -143,14 +143,18 @@ def _rows(
     where: str,
 ) -> Iterable[tuple[int, Row]]:
     width = len(titles)
-    pairs = list(zip(titles, money, strict=True))
+    money_titles = [title for title, is_money in zip(titles, money, strict=True) if is_money]
     for number, values in enumerate(table[1:], start=2):
-        if any(value not in ("", None) for value in values[width:]):
+        if len(values) > width and any(value not in ("", None) for value in values[width:]):
             raise SourceError(f"{where}: row {number} has more cells than the header")
         row: Row = {}
-        for (title, is_money), raw in zip(pairs, values, strict=False):
-            value = cell(raw)
-            if value is not None:
-                row[title] = normalize.money(value) if is_money else value
+        for title, raw in zip(titles, values, strict=False):
+            if raw != "" and raw is not None:
+                value = cell(raw)
+                if value is not None:
+                    row[title] = value
+        for title in money_titles:
+            if title in row:
+                row[title] = normalize.money(row[title])
         if row:
             yield number, row
