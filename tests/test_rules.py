@@ -267,3 +267,15 @@ def test_violations_are_stored_with_the_snapshot_and_redone_when_the_rules_chang
     assert audit(store).new[0].severity == "medium"
     stricter = Config(severity_high="150")
     assert audit(store, config=stricter).new[0].severity == "high"
+
+
+def test_a_constant_over_a_formula_is_new_and_restoring_the_formula_resolves_it(store, snapshots):
+    formula = {"_formulas": {"Units Total Price": "=[Quantity]@row*212.75"}}
+    rows = {str(n): line(n, **formula) for n in range(1, 12)}
+    snapshots(rows, "2026-11-16T08:00:00+00:00")
+    snapshots({**rows, "3": line(3)}, "2026-11-16T10:00:00+00:00")
+    typed = audit(store)
+    assert ids(typed.new) == {("3", "Units Total Price")}
+    assert typed.new[0].rule == "formula-overwritten"
+    snapshots(rows, "2026-11-16T12:00:00+00:00")
+    assert ids(audit(store).resolved) == {("3", "Units Total Price")}
