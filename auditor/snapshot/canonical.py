@@ -41,6 +41,9 @@ class SheetFiles:
         return row_lines(self.rows)
 
 
+METADATA = frozenset({"_id", "_parent", "_modified_at", "_modified_by", "_formulas"})
+"""The metadata keys of a row; never reported as data (formulas are compared apart)."""
+
 _PRETTY = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
 
 
@@ -65,7 +68,7 @@ def summary_json(rows: dict[str, Row], money_columns: Iterable[str]) -> bytes:
         if amounts:
             sums[column] = sum((amount for amount in amounts if amount is not None), Decimal(0))
     cells = sum(len(row) for row in rows.values()) - sum(
-        1 for row in rows.values() for column in row if column[0] == "_"
+        1 for row in rows.values() for column in METADATA if column in row
     )
     summary = {
         "rows": len(rows),
@@ -102,17 +105,11 @@ def load(data: bytes) -> Any:
     return orjson.loads(data)
 
 
-METADATA = frozenset({"_id", "_parent", "_modified_at", "_modified_by", "_formulas"})
-
-
 def data_of(row: Row, ignored: frozenset[str] = frozenset()) -> Row:
     """A row without metadata and ignored columns: what a data change is measured on.
 
-    A row with nothing to drop is returned as it is, not copied. (Every Smartsheet row has
-    `_id`; file sources refuse titles that start with `_`.)
+    A row with nothing to drop is returned as it is, not copied.
     """
-    if not ignored and METADATA.isdisjoint(row):
+    if not ignored and row.keys().isdisjoint(METADATA):
         return row
-    if ignored:
-        return {k: v for k, v in row.items() if k[0] != "_" and k not in ignored}
-    return {k: v for k, v in row.items() if k[0] != "_"}
+    return {k: v for k, v in row.items() if k not in METADATA and k not in ignored}
