@@ -2,8 +2,8 @@
 
 Starts the Smartsheet API emulator on a free port of 127.0.0.1 with a 60-row billing sheet,
 then runs the real `auditor` command as the schedule would, every 2 hours, with edits to the
-sheet between runs, as people make them; it ends with `auditor log` and
-`auditor diff HEAD~3 HEAD`. Everything is written under build/demo.
+sheet between runs, as people make them; it ends with `auditor log`, `auditor diff HEAD~3
+HEAD` and the Excel report of those three runs. Everything is written under build/demo.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ def main() -> None:
         run("2026-11-23T16:00:00Z", "nothing changed: the version check skips the read")
         auditor(env, "log")
         auditor(env, "diff", "HEAD~3", "HEAD", "--limit", "20")
+        auditor(env, "report", "--from", "HEAD~3")
     finally:
         server.stop()
     where = WORK.relative_to(ROOT)

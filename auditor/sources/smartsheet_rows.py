@@ -105,11 +105,6 @@ def _row(data: dict[str, Any], readers: dict[int | None, tuple[str, Reader]]) ->
     return row
 
 
-def cell_value(cell: dict[str, Any], column_type: str | None) -> Any:
-    """One cell's normalized value, or None for an empty cell or an unchecked checkbox."""
-    return READERS.get(column_type or "", _plain)(cell)
-
-
 def _plain(cell: dict[str, Any]) -> Any:
     value = cell.get("value")
     kind = value.__class__
