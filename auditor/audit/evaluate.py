@@ -8,6 +8,7 @@ once per snapshot folder and shared by every week and both sides of the pair.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 
 import orjson
@@ -88,10 +89,17 @@ class History:
         return dict(known[line] for line in lines)
 
     def baseline(self, sheet_id: str) -> Baseline:
+        """The rows current when a week closed: the newest snapshot fetched before the close
+        that has the sheet, else the first that has it. A bisection over the fetch times and
+        a short walk, so a long history costs a few tree reads, not one per commit."""
+        commits = sorted(self.commits, key=lambda commit: commit.time)
+        times = [commit.time for commit in commits]
+
         def rows_at(close: dt.datetime) -> dict[str, Row] | None:
-            having = [c for c in self.commits if self._has(c.sha, sheet_id)]
-            before = [c for c in having if c.time < close]
-            chosen = before[-1] if before else having[0] if having else None
+            before = commits[: bisect.bisect_left(times, close)]
+            chosen = next((c for c in reversed(before) if self._has(c.sha, sheet_id)), None)
+            if chosen is None:
+                chosen = next((c for c in commits if self._has(c.sha, sheet_id)), None)
             return self.rows(chosen.sha, sheet_id) if chosen else None
 
         return rows_at
