@@ -279,3 +279,29 @@ def test_a_constant_over_a_formula_is_new_and_restoring_the_formula_resolves_it(
     assert typed.new[0].rule == "formula-overwritten"
     snapshots(rows, "2026-11-16T12:00:00+00:00")
     assert ids(audit(store).resolved) == {("3", "Units Total Price")}
+
+
+def test_violations_in_the_json_and_markdown_outputs(store, snapshots):
+    from auditor.outputs.json_format import diff_document
+    from auditor.outputs.markdown import diff_markdown
+
+    snapshots({"1": line(1), "2": line(2, Quantity=-1)}, "2026-11-14T12:00:00+00:00")
+    snapshots({"1": line(1, Quantity=3), "2": line(2, Quantity=-1)}, "2026-11-16T12:00:00+00:00")
+    diff = diff_revisions(store, "HEAD~1", "HEAD")
+    violations = audit_pair(store, diff, load_settings(Config()))
+    document = diff_document(diff, violations)
+    sheet = document["sheets"][0]["violations"]
+    assert sheet["new"] == [
+        {
+            "rule": "closed-period-edit",
+            "key": "1",
+            "column": "Quantity",
+            "severity": "medium",
+            "message": "Quantity is 3, billed as 2 in the closed week ending 2026-11-13",
+        }
+    ]
+    assert [v["rule"] for v in sheet["ongoing"]] == ["negative-amount"]
+    assert document["summary"]["violations_new"] == 1
+    text = diff_markdown(diff, violations=violations)
+    assert "**Violations:** 1 new, 0 resolved, 1 ongoing, 0 waived" in text
+    assert "| new | medium | closed-period-edit | 1 | Quantity |" in text
