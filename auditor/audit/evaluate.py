@@ -25,20 +25,27 @@ PENDING = "pending"
 
 
 class History:
-    """The branch up to a commit, oldest first, with each sheet's rows loaded on demand."""
+    """The branch up to a commit, with each sheet's rows loaded on demand.
 
-    def __init__(self, store: Store, commits: list[CommitInfo]) -> None:
+    The commit list (one `git log` over the whole branch) is read only when a baseline is
+    needed: a pair whose violations are stored never reads it.
+    """
+
+    def __init__(self, store: Store, tip: str | None) -> None:
         self.store = store
-        self.commits = sorted(commits, key=lambda commit: commit.time)
+        self.tip = tip
+        self._commits: list[CommitInfo] | None = None
         self._trees: dict[str, dict[str, str]] = {}
         self._rows: dict[str, dict[str, Row]] = {}
         self._lines: dict[str, dict[bytes, tuple[str, Row]]] = {}
         self.memo = Memo()
         self.pending: dict[str, tuple[dict[str, dict[str, Row]], dict[str, dict], str | None]] = {}
 
-    @classmethod
-    def of(cls, store: Store, tip: str | None) -> History:
-        return cls(store, store.first_parents(tip) if tip else [])
+    @property
+    def commits(self) -> list[CommitInfo]:
+        if self._commits is None:
+            self._commits = self.store.first_parents(self.tip) if self.tip else []
+        return self._commits
 
     def add_pending(
         self,
@@ -176,9 +183,9 @@ def _order(item: tuple) -> tuple:
 def audit_pair(store: Store, diff: Diff, settings: Settings) -> dict[str, Violations]:
     """Each sheet's violations in the pair, by status (new, resolved, ongoing, waived)."""
     later = diff.new if diff.new.time >= diff.old.time else diff.old
-    history = History.of(store, later.commit)
-    commits = {commit.sha: commit for commit in history.commits}
-    old, new = commits.get(diff.old.commit), commits.get(diff.new.commit)
+    history = History(store, later.commit)
+    old = CommitInfo(diff.old.commit, diff.old.time, "", None)
+    new = CommitInfo(diff.new.commit, diff.new.time, "", None)
     on = diff.new.time.date()
     return {
         sheet.sheet_id: classify(
@@ -200,7 +207,7 @@ def pending_violations(
 ) -> dict[str, dict[tuple, Violation]]:
     """The violations of every sheet of a snapshot being taken: the sheets read now and
     those carried forward from `parent` (whose violations can change as weeks close)."""
-    history = History.of(store, parent)
+    history = History(store, parent)
     pending = history.add_pending(
         when,
         {sheet_id: rows for sheet_id, (rows, _) in read.items()},
