@@ -8,6 +8,7 @@ code; anything else is an internal error (exit 70), with a traceback only under 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import sys
 import traceback
@@ -308,6 +309,10 @@ def _fail(message: str, code: int) -> None:
 
 
 def main() -> None:
+    # A run reads a sheet into millions of small dicts that hold no cycles, then exits. The
+    # cyclic collector would walk them again and again and free nothing: 15-30% of a
+    # 500,000-cell snapshot or diff. Memory was measured the same with it off (README).
+    gc.disable()
     logging.basicConfig(format="auditor: warning: %(message)s", level=logging.WARNING)
     try:
         app()

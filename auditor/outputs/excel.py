@@ -1,21 +1,20 @@
 """The Excel report for a billing reviewer, written with openpyxl in write-only mode.
 
-Write-only mode streams rows to the file instead of holding a cell object per value, so a
-report of 10,000 changes costs little memory. No value from a sheet becomes a formula: text
-that starts with `=`, `+`, `-` or `@` is written as a string with Excel's quote prefix.
-Times are UTC (Excel has no time zones), and every header that holds one says so.
+openpyxl writes the frame of every sheet (styles, header rows, filters, conditional formats,
+charts) and the small Summary and Guide; the table rows under the headers are streamed into
+the file by `xlsx_rows`, which writes them ten times faster and holds no cell objects. No
+value from a sheet becomes a formula (see `xlsx_rows`). Times are UTC (Excel has no time
+zones), and every header that holds one says so.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from copy import copy
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -26,11 +25,11 @@ from openpyxl.utils import get_column_letter
 
 from auditor.audit.model import Event, Violations
 from auditor.diff.model import Diff
-from auditor.outputs.changes import shown, violation_entries
+from auditor.outputs.changes import violation_entries
+from auditor.outputs.xlsx_rows import Body, body, save
 
 MONEY = '"$"#,##0.00;[Red]-"$"#,##0.00'
-DATE = "yyyy-mm-dd"
-DATETIME = "yyyy-mm-dd hh:mm"
+COUNT = "#,##0"
 SEVERITY_COLOURS = {"high": "FFC7CE", "medium": "FFEB9C", "low": "E2EFDA"}
 # Both colours set: Excel reads a conditional format's solid fill from its background colour.
 FILLS = {
@@ -39,7 +38,6 @@ FILLS = {
 }
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
-FORMULA_START = ("=", "+", "-", "@")
 
 
 @dataclass(frozen=True)
@@ -73,15 +71,17 @@ class Report:
 def write_report(path: Path, report: Report) -> Path:
     book = Workbook(write_only=True)
     _summary(book, report)
-    _changes(book, report)
-    _rows(book, report, "Rows added", lambda s: s.rows_added)
-    _rows(book, report, "Rows removed", lambda s: s.rows_removed)
-    _schema(book, report)
-    _violations(book, report)
-    _trend(book, report)
+    bodies = [
+        _changes(book, report),
+        _rows(book, report, "Rows added", lambda s: s.rows_added),
+        _rows(book, report, "Rows removed", lambda s: s.rows_removed),
+        _schema(book, report),
+        _violations(book, report),
+        _trend(book, report),
+    ]
     _guide(book)
     path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
+    save(book, bodies, path)
     return path
 
 
@@ -91,45 +91,16 @@ def _cell(
     fmt: str | None = None,
     fill: PatternFill | None = None,
     bold: bool = False,
-) -> Any:
-    """A value for `append`: the plain value where it needs no style (most of them, and
-    far cheaper to write), else a styled cell."""
-    if isinstance(value, list | dict):
-        value = shown(value)
-    if isinstance(value, dt.datetime):
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    formula_like = isinstance(value, str) and value.startswith(FORMULA_START)
-    if fmt and (value is None or isinstance(value, str | bool)):
-        fmt = None
-    if not (formula_like or fmt or fill is not None or bold):
-        return value
+) -> WriteOnlyCell:
+    """A cell of the Summary or Guide, where a few dozen values carry their own style."""
     cell = WriteOnlyCell(sheet, value=value)
-    if formula_like:
-        cell.data_type = "s"
-    cell._style = copy(_style(sheet, fmt, fill, bold, formula_like))
+    if fmt:
+        cell.number_format = fmt
+    if fill is not None:
+        cell.fill = fill
+    if bold:
+        cell.font = Font(bold=True)
     return cell
-
-
-_STYLES: WeakKeyDictionary[Workbook, dict[tuple, Any]] = WeakKeyDictionary()
-
-
-def _style(sheet: Any, fmt: str | None, fill: PatternFill | None, bold: bool, quote: bool) -> Any:
-    """The style array of a combination, registered with the workbook once: assigning a fill
-    or format to each cell makes openpyxl hash it each time (most of the writing time)."""
-    styles = _STYLES.setdefault(sheet.parent, {})
-    key = (fmt, id(fill), bold, quote)
-    if key not in styles:
-        template = WriteOnlyCell(sheet)
-        if fmt:
-            template.number_format = fmt
-        if fill is not None:
-            template.fill = fill
-        if bold:
-            template.font = Font(bold=True)
-        if quote:
-            template.quotePrefix = True
-        styles[key] = template._style
-    return styles[key]
 
 
 def _new(book: Workbook, title: str) -> Any:
@@ -147,6 +118,7 @@ def _sheet(book: Workbook, title: str, headers: Sequence[str], widths: Sequence[
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
+    sheet.row_dimensions[1].height = 30
     header = []
     for text in headers:
         cell = WriteOnlyCell(sheet, value=text)
@@ -274,7 +246,7 @@ _VIOLATION_TEXT = {
 }
 
 
-def _changes(book: Workbook, report: Report) -> None:
+def _changes(book: Workbook, report: Report) -> Body:
     headers = [
         "Sheet",
         "Row key",
@@ -292,79 +264,80 @@ def _changes(book: Workbook, report: Report) -> None:
     ]
     sheet = _sheet(book, "Changes", headers, [14, 20, 14, 16, 22, 22, 22, 10, 16, 10, 12, 26, 20])
     names = {s.sheet_id: s.name for s in report.diff.sheets}
-    for event in report.events:
-        values = [
-            (names.get(event.sheet_id, event.sheet_id), None),
-            (event.key, None),
-            (event.work_request, None),
-            (event.kind, None),
-            (event.column, None),
-            (event.old, None),
-            (event.new, None),
-            (event.delta, None),
-            (event.money_impact, MONEY),
-            (event.severity, None),
-            (event.week_ending, DATE),
-            (event.modified_by, None),
-            (_parse_time(event.modified_at), DATETIME),
-        ]
-        sheet.append([_cell(sheet, value, fmt) for value, fmt in values])
-    _filter(sheet, len(headers), len(report.events))
-    _colour_by_severity(sheet, "J", len(headers), len(report.events), money_column="I")
+    rows = [
+        (
+            names.get(event.sheet_id, event.sheet_id),
+            event.key,
+            event.work_request,
+            event.kind,
+            event.column,
+            event.old,
+            event.new,
+            event.delta,
+            event.money_impact,
+            event.severity,
+            event.week_ending,
+            event.modified_by,
+            _parse_time(event.modified_at),
+        )
+        for event in report.events
+    ]
+    _filter(sheet, len(headers), len(rows))
+    _colour_by_severity(sheet, "J", len(headers), len(rows), money_column="I")
+    return body(sheet, rows, [None] * 8 + [MONEY])
 
 
-def _rows(book: Workbook, report: Report, title: str, pick: Any) -> None:
+def _rows(book: Workbook, report: Report, title: str, pick: Any) -> Body:
     changes = [(s, change) for s in report.diff.sheets for change in pick(s)]
     columns: list[str] = []
     for _, change in changes:
         columns += [column for column in change.row if column not in columns]
     headers = ["Sheet", "Row key", *columns]
     sheet = _sheet(book, title, headers, [14, 20] + [16] * len(columns))
-    for source, change in changes:
-        sheet.append(
-            [_cell(sheet, source.name), _cell(sheet, change.key)]
-            + [_cell(sheet, change.row.get(column)) for column in columns]
-        )
-    _filter(sheet, len(headers), len(changes))
+    rows = [
+        (source.name, change.key, *(change.row.get(column) for column in columns))
+        for source, change in changes
+    ]
+    _filter(sheet, len(headers), len(rows))
+    return body(sheet, rows)
 
 
-def _schema(book: Workbook, report: Report) -> None:
+def _schema(book: Workbook, report: Report) -> Body:
     headers = ["Sheet", "Change", "Column", "Old title", "New title"]
     sheet = _sheet(book, "Schema changes", headers, [14, 16, 26, 26, 26])
-    count = 0
+    rows = []
     for source in report.diff.sheets:
         entries = [("column added", title, None, title) for title in source.columns_added]
         entries += [("column removed", title, title, None) for title in source.columns_removed]
         entries += [("column renamed", new, old, new) for old, new in source.columns_renamed]
-        for entry in entries:
-            sheet.append([_cell(sheet, value) for value in (source.name, *entry)])
-            count += 1
-    _filter(sheet, len(headers), count)
+        rows += [(source.name, *entry) for entry in entries]
+    _filter(sheet, len(headers), len(rows))
+    return body(sheet, rows)
 
 
-def _violations(book: Workbook, report: Report) -> None:
+def _violations(book: Workbook, report: Report) -> Body:
     headers = ["Sheet", "Status", "Severity", "Rule", "Row key", "Column", "Message"]
     sheet = _sheet(book, "Violations", headers, [14, 10, 10, 20, 20, 22, 80])
     names = {s.sheet_id: s.name for s in report.diff.sheets}
-    count = 0
-    for sheet_id, audit in report.violations.items():
-        for status, violation in violation_entries(audit):
-            values = (
-                names.get(sheet_id, sheet_id),
-                status,
-                violation.severity,
-                violation.rule,
-                violation.key,
-                violation.column,
-                violation.message,
-            )
-            sheet.append([_cell(sheet, value) for value in values])
-            count += 1
-    _filter(sheet, len(headers), count)
-    _colour_by_severity(sheet, "C", len(headers), count, status_column="B")
+    rows = [
+        (
+            names.get(sheet_id, sheet_id),
+            status,
+            violation.severity,
+            violation.rule,
+            violation.key,
+            violation.column,
+            violation.message,
+        )
+        for sheet_id, audit in report.violations.items()
+        for status, violation in violation_entries(audit)
+    ]
+    _filter(sheet, len(headers), len(rows))
+    _colour_by_severity(sheet, "C", len(headers), len(rows), status_column="B")
+    return body(sheet, rows)
 
 
-def _trend(book: Workbook, report: Report) -> None:
+def _trend(book: Workbook, report: Report) -> Body:
     headers = [
         "Snapshot",
         "Fetched (UTC)",
@@ -375,19 +348,10 @@ def _trend(book: Workbook, report: Report) -> None:
     ]
     sheet = _sheet(book, "Trend", headers, [12, 18, 10, 18, 10, 16])
     points = list(reversed(report.trend))
-    for point in points:
-        sheet.append(
-            [
-                _cell(sheet, point.commit[:10]),
-                _cell(sheet, point.time, DATETIME),
-                _cell(sheet, point.rows, "#,##0"),
-                _cell(sheet, point.billed, MONEY),
-                _cell(sheet, point.changes, "#,##0"),
-                _cell(sheet, point.open_violations, "#,##0"),
-            ]
-        )
+    rows = [(p.commit[:10], p.time, p.rows, p.billed, p.changes, p.open_violations) for p in points]
+    trend = body(sheet, rows, [None, None, COUNT, MONEY, COUNT, COUNT])
     if not points:
-        return
+        return trend
     last = len(points) + 1
     categories = Reference(sheet, min_col=2, min_row=2, max_row=last)
     billed = LineChart()
@@ -410,6 +374,7 @@ def _trend(book: Workbook, report: Report) -> None:
     sheet.add_chart(billed, "H2")
     sheet.add_chart(rows, "H19")
     sheet.add_chart(bars, "H36")
+    return trend
 
 
 GUIDE = [
