@@ -125,7 +125,7 @@ def snapshot(
     store = _store(config)
     sheets, skipped = [], []
     if sheet_ids:
-        from auditor.sources.api import SmartsheetApi
+        from auditor.smartsheet_client import SmartsheetApi
 
         api = SmartsheetApi(config.token, config.api_base, config.timeout, config.retry_budget)
         sheets, skipped = read_smartsheet(store, api, sheet_ids, config)

@@ -11,8 +11,8 @@ import pytest
 
 from auditor.commands.snapshot import read_smartsheet
 from auditor.config import Config
+from auditor.smartsheet_client import SmartsheetApi
 from auditor.sources import api as api_module
-from auditor.sources.api import SmartsheetApi
 from demo import billing
 from tests.conftest import TOKEN
 from tests.helpers import TYPED_ROW, git, typed_sheet

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from auditor.config import Config
 from auditor.errors import AuditorError
-from auditor.sources.api import SmartsheetApi
+from auditor.smartsheet_client import SmartsheetApi
 from auditor.store.gitstore import Store
 
 WRITABLE = frozenset({"OWNER", "ADMIN", "EDITOR", "EDITOR_SHARE"})

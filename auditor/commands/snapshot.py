@@ -23,10 +23,11 @@ from auditor.config import Config
 from auditor.diff.compute import diff_sheet
 from auditor.diff.model import SheetDiff
 from auditor.errors import GitError, UsageError
+from auditor.smartsheet_client import SmartsheetApi
 from auditor.snapshot import canonical
 from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SUMMARY_FILE, SheetFiles
 from auditor.snapshot.model import Sheet
-from auditor.sources.api import SmartsheetApi, read_sheet
+from auditor.sources.api import read_sheet
 from auditor.sources.smartsheet_rows import sheet_from_api
 from auditor.store.gitstore import BLOB_MODE, SNAPSHOTS, TREE_MODE, Store, object_id, tree_bytes
 from auditor.store.message import SheetRecord, compose, iso, plural, sheet_records

@@ -1,1 +1,1 @@
-"""Sources: where sheets are read from (local files; Smartsheet comes in auditor.sources.api)."""
+"""Sources: where sheets are read from: local files, and Smartsheet through its API."""
