@@ -42,6 +42,12 @@ class DataFormat(StrEnum):
     json = "json"
 
 
+class Severity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
 @app.callback()
 def _options(
     repo: Annotated[
@@ -239,22 +245,104 @@ def report(
         bool, typer.Option("--no-publish", help="Do not post to the audit sheet.")
     ] = False,
 ) -> None:
-    """Audit the change between two snapshots and write the Excel report."""
+    """Audit the change between two snapshots, write the Excel report and publish it."""
     from auditor.audit.settings import load_settings
-    from auditor.commands.report import make_report
+    from auditor.commands.report import make_report, publish_report
 
     config = _config()
-    result = make_report(
-        _store(config), load_settings(config), from_rev, to_rev, force=force, out=out
-    )
+    store = _store(config)
+    result = make_report(store, load_settings(config), from_rev, to_rev, force=force, out=out)
     pair = f"{result.diff.old.commit[:10]}..{result.diff.new.commit[:10]}"
     new = sum(len(audit.new) for audit in result.violations.values())
     if result.path is None:
         typer.echo(f"no change in {pair}: no report written (--force writes one anyway)")
         return
     typer.echo(f"report for {pair} written to {result.path} ({new} new violations)")
+    path = result.path
     if config.audit_sheet_id and not no_publish:
-        typer.echo("publishing to AUDIT_SHEET_ID is not built yet (issue 5): nothing posted")
+        published = publish_report(store, config, result.report, lambda: path)
+        typer.echo(_published(config, published))
+
+
+@app.command()
+def run(
+    force: Annotated[
+        bool, typer.Option("--force", help="Write the report even when nothing changed.")
+    ] = False,
+    no_publish: Annotated[
+        bool, typer.Option("--no-publish", help="Do not post to the audit sheet.")
+    ] = False,
+    push: Annotated[
+        str | None,
+        typer.Option(help="Push the snapshots branch to this remote (re-made if it moved)."),
+    ] = None,
+    fail_on: Annotated[
+        Severity | None,
+        typer.Option(help="Exit 1 when a new violation of this severity or higher was found."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the report.")] = Path("reports"),
+    fetched_at: Annotated[
+        str | None, typer.Option(help="Record this ISO time as the fetch time (demos, imports).")
+    ] = None,
+) -> None:
+    """The scheduled job: snapshot, push, report and publish the newest pair."""
+    import os
+
+    from auditor.audit.settings import load_settings
+    from auditor.commands.run import failing, run_job, write_step_summary
+    from auditor.commands.snapshot import summary_line
+    from auditor.outputs.markdown import JOB_SUMMARY_BYTES
+
+    config = _config()
+    result = run_job(
+        _store(config),
+        config,
+        load_settings(config),
+        push=push,
+        force=force,
+        publish=not no_publish,
+        out=out,
+        fetched_at=_time(fetched_at),
+    )
+    for sheet_id in result.skipped:
+        typer.echo(f"sheet {sheet_id}: version unchanged since the last snapshot; not read")
+    for diff in result.snapshot.diffs:
+        typer.echo(summary_line(diff, result.versions.get(diff.sheet_id)))
+    if result.snapshot.commit is None:
+        typer.echo(f"data unchanged: no commit made on branch {config.branch!r}")
+    else:
+        typer.echo(f"snapshot {result.snapshot.commit} on branch {config.branch!r}")
+    if result.pushed:
+        again = f" (re-made on {push}'s new tip {result.remakes}x)" if result.remakes else ""
+        typer.echo(f"pushed {config.branch!r} to {push}{again}")
+    for note in result.notes:
+        typer.echo(note)
+    if result.report is not None:
+        diff = result.report.diff
+        pair = f"{diff.old.commit[:10]}..{diff.new.commit[:10]}"
+        if result.path is not None:
+            new = len(result.new_violations())
+            typer.echo(f"report for {pair} written to {result.path} ({new} new violations)")
+        else:
+            typer.echo(f"no new pair to report (the last pair is {pair})")
+    if result.published is not None:
+        typer.echo(_published(config, result.published))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        write_step_summary(result, Path(summary), JOB_SUMMARY_BYTES)
+    failed = failing(result, fail_on.value if fail_on else None)
+    if failed:
+        typer.echo(f"{len(failed)} new violations at {fail_on} or above (--fail-on)", err=True)
+        raise typer.Exit(1)
+
+
+def _published(config: Config, published) -> str:
+    attached = f"; report {published.attached} attached" if published.attached else ""
+    return (
+        f"audit sheet {config.audit_sheet_id}: {published.posted} rows posted, "
+        f"{published.already} already there, {published.rows_on_sheet:,} rows on the sheet"
+        f"{attached}"
+    )
 
 
 @app.command()

@@ -2,9 +2,9 @@
 
 Errors use Smartsheet's `{errorCode, message, refId}` form. Codes the reference names are
 used as it names them (1002 invalid token, 1006 not found, 1042 bad cell value, 4003 rate
-limit); the others (1008 unparsable request, 1036 unknown column, 1062 too many rows, 1122
-duplicate title, 1040 too large) are this emulator's choices, not checked against the real
-API.
+limit); the others (1008 unparsable request, 1036 unknown column, 1062 too many rows in a request,
+1063 a sheet full at 20,000 rows, 1122 duplicate title, 1040 too large) are this emulator's
+choices, not checked against the real API.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 MAX_ROWS_PER_REQUEST = 500
+MAX_ROWS_PER_SHEET = 20_000
 MAX_ATTACHMENT_BYTES = 30 * 1024 * 1024
 DEFAULT_PAGE_SIZE = 100
 PALETTE = [
@@ -83,7 +84,9 @@ class Fault:
 
     `path` and `query` are regexes searched in the path (without `/2.0`) and the raw query
     string. `json` answers with that document and `status` (give 200 to look successful),
-    to serve torn or incomplete reads.
+    to serve torn or incomplete reads. With `applied`, the request is carried out first and
+    only its answer is the fault: a write whose response was lost. The first `skip`
+    matching requests pass untouched.
     """
 
     path: str
@@ -97,6 +100,8 @@ class Fault:
     delay: float = 0.0
     hang: bool = False
     retry_after: int | None = None
+    applied: bool = False
+    skip: int = 0
 
     def matches(self, method: str, path: str, query: str) -> bool:
         return (
@@ -172,6 +177,8 @@ class Emulator:
         with self.lock:
             self.requests.append((method, path))
         fault = self._take_fault(method, path, parsed.query)
+        if fault is not None and fault.applied:
+            self._answer(method, path, query, headers, body)
         if fault is not None:
             if fault.delay:
                 self.stopping.wait(fault.delay)
@@ -184,6 +191,11 @@ class Emulator:
                 fault = None
         if fault is not None:
             return self._fault_response(fault)
+        return self._answer(method, path, query, headers, body)
+
+    def _answer(
+        self, method: str, path: str, query: dict, headers: Any, body: bytes
+    ) -> tuple[int, dict, bytes]:
         try:
             user = self._user(headers) if path != "/serverinfo" else ""
             status, document = self._route(method, path, query, headers, body, user)
@@ -197,6 +209,9 @@ class Emulator:
         with self.lock:
             for fault in self.faults:
                 if fault.count > 0 and fault.matches(method, path, query):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
                     fault.count -= 1
                     return fault
         return None
@@ -251,6 +266,9 @@ class Emulator:
                 return 200, self._add_rows(sheet, _json(body), user)
             if method == "POST" and rest == ["attachments"]:
                 return 200, self._attach(sheet, headers, body, user)
+            if method == "GET" and rest == ["attachments"]:
+                listed = self.attachments.get(sheet["id"], [])
+                return 200, _index([_without_data(a) for a in listed], query)
         raise ApiError(404, 1006, "Not Found")
 
     def _sheet(self, text: str) -> dict[str, Any]:
@@ -308,6 +326,8 @@ class Emulator:
         items = data if isinstance(data, list) else [data]
         if len(items) > MAX_ROWS_PER_REQUEST:
             raise ApiError(400, 1062, f"At most {MAX_ROWS_PER_REQUEST} rows per request.")
+        if len(sheet["rows"]) + len(items) > MAX_ROWS_PER_SHEET:
+            raise ApiError(400, 1063, f"A sheet holds at most {MAX_ROWS_PER_SHEET:,} rows.")
         columns = {c["id"]: c for c in sheet["columns"]}
         now = _now()
         new_rows = []
@@ -439,6 +459,10 @@ def _sheet_view(sheet: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
         for row in rows
     ]
     return view
+
+
+def _without_data(attachment: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attachment.items() if k != "data"}
 
 
 def _needs_level(column: dict[str, Any]) -> int:

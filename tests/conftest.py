@@ -42,7 +42,11 @@ def cli(repo: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
 
     def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None):
         clean = {
-            k: v for k, v in os.environ.items() if not k.startswith(("AUDITOR_", "SMARTSHEET_"))
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(
+                ("AUDITOR_", "SMARTSHEET_", "GITHUB_", "AUDIT_SHEET", "SOURCE_SHEET")
+            )
         }
         return subprocess.run(
             [sys.executable, "-m", "auditor", *args],

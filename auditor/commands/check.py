@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from auditor.config import Config
 from auditor.errors import AuditorError
 from auditor.smartsheet_client import SmartsheetApi
-from auditor.store.gitstore import Store
+from auditor.store.gitstore import Store, without_credentials
 
 WRITABLE = frozenset({"OWNER", "ADMIN", "EDITOR", "EDITOR_SHARE"})
 
@@ -47,7 +46,7 @@ def _git(config: Config) -> Iterator[Check]:
         )
     remotes = {remote.name: remote.url for remote in store.repo.remotes}
     if "origin" in remotes:
-        yield Check("remote origin", True, _without_credentials(remotes["origin"]))
+        yield Check("remote origin", True, without_credentials(remotes["origin"]))
     else:
         yield Check("remote origin", True, "none: `--push origin` needs one (`git remote add`)")
     store.close()
@@ -93,10 +92,3 @@ def _sheet(api: SmartsheetApi, sheet_id: str, what: str, audit: bool) -> Check:
             what, False, f"{summary}, but access is {access}: share it with Editor rights", 3
         )
     return Check(what, True, f"writable ({access}): {summary}; columns: {', '.join(columns)}")
-
-
-def _without_credentials(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    if parts.username or parts.password:
-        return parts._replace(netloc=parts.hostname or "").geturl()
-    return url

@@ -1,7 +1,8 @@
-"""`auditor report`: audit a pair of snapshots and write the Excel report."""
+"""`auditor report`: audit a pair of snapshots, write the Excel report, publish it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -11,8 +12,13 @@ from auditor.audit.events import events_of
 from auditor.audit.model import Violations
 from auditor.audit.settings import Settings
 from auditor.commands.history import diff_revisions
+from auditor.config import Config
 from auditor.diff.model import Diff
-from auditor.outputs.excel import Report, SheetVersions, TrendPoint, write_report
+from auditor.errors import UsageError
+from auditor.outputs.audit_sheet import Published, audit_rows, publish
+from auditor.outputs.excel import write_report
+from auditor.outputs.report import Report, SheetVersions, TrendPoint
+from auditor.smartsheet_client import SmartsheetApi
 from auditor.snapshot import canonical
 from auditor.snapshot.canonical import SUMMARY_FILE
 from auditor.store.gitstore import Store
@@ -22,9 +28,16 @@ from auditor.store.revisions import resolve
 
 @dataclass
 class ReportResult:
-    diff: Diff
-    violations: dict[str, Violations]
+    report: Report
     path: Path | None
+
+    @property
+    def diff(self) -> Diff:
+        return self.report.diff
+
+    @property
+    def violations(self) -> dict[str, Violations]:
+        return self.report.violations
 
 
 def make_report(
@@ -38,11 +51,30 @@ def make_report(
 ) -> ReportResult:
     """Write the report of the pair, unless nothing changed and `force` is not given."""
     report = build_report(store, settings, old_revision, new_revision)
+    if not report.diff.changed and not force:
+        return ReportResult(report, None)
+    return ReportResult(report, write_report(out / report_name(report.diff), report))
+
+
+def report_name(diff: Diff) -> str:
+    return f"audit-{diff.old.commit[:7]}-{diff.new.commit[:7]}.xlsx"
+
+
+def publish_report(
+    store: Store, config: Config, report: Report, report_file: Callable[[], Path]
+) -> Published:
+    """Post the pair's audit rows the audit sheet lacks and attach the report once."""
+    sheet_id = config.audit_sheet_id or ""
+    if not sheet_id.isdigit():
+        raise UsageError(f"AUDIT_SHEET_ID {sheet_id!r} is not a sheet id (a number)")
     diff = report.diff
-    if not diff.changed and not force:
-        return ReportResult(diff, report.violations, None)
-    name = f"audit-{diff.old.commit[:7]}-{diff.new.commit[:7]}.xlsx"
-    return ReportResult(diff, report.violations, write_report(out / name, report))
+    old, new = store.sheet_trees(diff.old.commit), store.sheet_trees(diff.new.commit)
+    trees = {s.sheet_id: (old.get(s.sheet_id), new.get(s.sheet_id)) for s in diff.sheets}
+    api = SmartsheetApi(config.token, config.api_base, config.timeout, config.retry_budget)
+    try:
+        return publish(api, sheet_id, audit_rows(report, trees), report_file, report_name(diff))
+    finally:
+        api.close()
 
 
 def build_report(

@@ -75,8 +75,9 @@ def headline(diff: SheetDiff) -> str:
 ROW_TEXT = 80
 
 
-def shown(value: Any) -> str:
-    """A value as a person reads it: text bare, lists as JSON, rows as a short `col=value` list.
+def shown(value: Any, limit: int = ROW_TEXT) -> str:
+    """A value as a person reads it: text bare, lists as JSON, rows as a `col=value` list
+    cut at `limit` characters.
 
     A whole row does not fit a table cell; the JSON output has it in full.
     """
@@ -86,7 +87,7 @@ def shown(value: Any) -> str:
         return value
     if isinstance(value, dict):
         text = ", ".join(f"{title}={shown(cell)}" for title, cell in value.items())
-        return text if len(text) <= ROW_TEXT else text[: ROW_TEXT - 1] + "…"
+        return text if len(text) <= limit else text[: limit - 1] + "…"
     return orjson.dumps(value).decode()
 
 

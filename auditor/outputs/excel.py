@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,8 @@ from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from auditor.audit.model import Event, Violations
-from auditor.diff.model import Diff
 from auditor.outputs.changes import violation_entries
+from auditor.outputs.report import Report
 from auditor.outputs.xlsx_rows import Body, body, save
 
 MONEY = '"$"#,##0.00;[Red]-"$"#,##0.00'
@@ -38,34 +36,6 @@ FILLS = {
 }
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    commit: str
-    time: dt.datetime
-    rows: int
-    billed: Decimal | None
-    changes: int
-    open_violations: int
-
-
-@dataclass(frozen=True)
-class SheetVersions:
-    sheet_id: str
-    name: str
-    old: int | None
-    new: int | None
-
-
-@dataclass
-class Report:
-    diff: Diff
-    violations: dict[str, Violations]
-    events: list[Event]
-    sheets: list[SheetVersions]
-    trend: list[TrendPoint]
-    thresholds: tuple[Decimal, Decimal]
 
 
 def write_report(path: Path, report: Report) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -30,6 +31,9 @@ SNAPSHOTS = "snapshots"
 TREE_MODE = 0o040000
 FILES_KEPT = 4
 BLOB_MODE = 0o100644
+# A push or fetch that needs a password fails at once instead of waiting for one.
+NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
+CREDENTIALS = re.compile(r"://[^/@\s]+@")
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,40 @@ class Store:
         data = "\n".join(lines).encode()
         return self.repo.odb.store(IStream("commit", len(data), BytesIO(data))).binsha.hex()
 
+    def push(self, remote: str) -> bool:
+        """Push the branch to `remote` as a fast-forward; False when the remote has moved
+        on (the push is rejected), a GitError for anything else."""
+        try:
+            self.repo.git.push("--porcelain", remote, f"{self.ref}:{self.ref}", env=NO_PROMPT)
+        except git.GitCommandError as error:
+            said = f"{error.stdout}\n{error.stderr}"
+            if "[rejected]" in said:  # not "[remote rejected]": a hook or a protection said no
+                return False
+            raise GitError(
+                f"cannot push {self.branch!r} to {remote!r}: {_last_line(error.stderr)}"
+            ) from None
+        return True
+
+    def fetch(self, remote: str) -> str | None:
+        """The branch's tip on `remote`, fetched into `refs/remotes/<remote>/<branch>`."""
+        tracking = f"refs/remotes/{remote}/{self.branch}"
+        try:
+            self.repo.git.fetch("--quiet", remote, f"+{self.ref}:{tracking}", env=NO_PROMPT)
+        except git.GitCommandError as error:
+            raise GitError(
+                f"cannot fetch {self.branch!r} from {remote!r}: {_last_line(error.stderr)}"
+            ) from None
+        return self._ref(tracking)
+
+    def only_here(self, other: str | None) -> list[str]:
+        """Commits of the local branch that `other` does not contain, newest first."""
+        local = self.local_tip()
+        if local is None:
+            return []
+        if other is None:
+            return self.repo.git.rev_list(local).split()
+        return self.repo.git.rev_list(local, f"^{other}").split()
+
     def compare_and_swap(self, new: str, expected: str | None) -> bool:
         """Move the local branch from `expected` (None: absent) to `new`.
 
@@ -209,6 +247,16 @@ class Store:
                 return False
             raise GitError(f"cannot update {self.ref}: {stderr.strip()}") from None
         return True
+
+
+def without_credentials(text: str) -> str:
+    """Text about a remote, with any user and password in its URLs left out."""
+    return CREDENTIALS.sub("://", text)
+
+
+def _last_line(stderr: object) -> str:
+    lines = [line.strip() for line in str(stderr).splitlines() if line.strip()]
+    return without_credentials(lines[-1].removeprefix("stderr: ").strip("'")) if lines else "?"
 
 
 def object_id(kind: str, data: bytes) -> str:

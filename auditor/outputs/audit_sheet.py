@@ -1,0 +1,338 @@
+"""Audit rows on a Smartsheet audit sheet, each posted exactly once.
+
+Every row carries an audit id made from content: the git tree ids of the sheet's folder in
+the two snapshots, and the event's identity. A snapshot re-made on a new parent keeps its
+tree, so its rows keep their ids. Before posting, only the audit-id column is read, and only
+rows whose id is missing are posted, at most 500 a request. A run that dies after some
+requests leaves rows that the next run finds and skips; a request whose answer was lost (a
+timeout, a 5xx) is followed by a fresh read of the ids instead of a blind resend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from auditor.audit.model import Event, Violation
+from auditor.errors import SourceError
+from auditor.outputs.changes import shown, violation_entries
+from auditor.outputs.report import Report
+from auditor.smartsheet_client import Backoff, SmartsheetApi, UnsureWrite
+
+log = logging.getLogger("auditor")
+
+AUDIT_ID = "Audit ID"
+COLUMNS = (
+    ("Time (UTC)", "TEXT_NUMBER"),
+    ("Snapshots", "TEXT_NUMBER"),
+    ("Sheet", "TEXT_NUMBER"),
+    ("Row key", "TEXT_NUMBER"),
+    ("Work request", "TEXT_NUMBER"),
+    ("Event or rule", "TEXT_NUMBER"),
+    ("Status", "TEXT_NUMBER"),
+    ("Column", "TEXT_NUMBER"),
+    ("Old", "TEXT_NUMBER"),
+    ("New", "TEXT_NUMBER"),
+    ("Delta", "TEXT_NUMBER"),
+    ("Money impact (USD)", "TEXT_NUMBER"),
+    ("Severity", "TEXT_NUMBER"),
+    ("Week ending", "DATE"),
+    ("Row last modified by", "TEXT_NUMBER"),
+    ("Row last modified at (UTC)", "TEXT_NUMBER"),
+    ("Details", "TEXT_NUMBER"),
+    (AUDIT_ID, "TEXT_NUMBER"),
+)
+# Statuses posted: ongoing violations were posted when they were new.
+POSTED = ("new", "resolved", "waived")
+ROWS_PER_REQUEST = 500
+SHEET_ROWS = 20_000
+WARN_AT = 0.8
+READ_PAGE = 5000
+CELL_TEXT = 4000
+MAX_ATTACHMENT = 30 * 1024 * 1024
+SAFE_INTEGER = 2**53
+# Background colours by severity, looked up in GET /serverinfo's palette (indexes may move).
+COLOURS = {"high": "#FFCCD2", "medium": "#FFE1AF", "low": "#E7F5E9"}
+BACKGROUND = 9
+FORMAT_FIELDS = 17
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    audit_id: str
+    colour: str | None
+    values: dict[str, Any]
+
+
+@dataclass
+class Published:
+    posted: int
+    already: int
+    rows_on_sheet: int
+    attached: str | None
+
+
+def audit_rows(report: Report, trees: dict[str, tuple[str | None, str | None]]) -> list[AuditRow]:
+    """One row per change event and per violation new, resolved or waived in the pair.
+
+    `trees` maps each sheet id to its folder's tree id in the older and newer snapshot.
+    """
+    diff = report.diff
+    common = {
+        "Time (UTC)": _utc(diff.new.time),
+        "Snapshots": f"{diff.old.commit[:10]}..{diff.new.commit[:10]}",
+    }
+    names = {sheet.sheet_id: sheet.name for sheet in diff.sheets}
+    rows = []
+    for event in report.events:
+        identity = (event.kind, event.key, event.column or "")
+        coloured = event.money_impact is not None and event.money_impact != 0
+        rows.append(
+            AuditRow(
+                _audit_id(trees.get(event.sheet_id), event.sheet_id, identity),
+                event.severity if coloured else None,
+                {**common, "Sheet": names.get(event.sheet_id), **_event_cells(event)},
+            )
+        )
+    for sheet_id, audit in report.violations.items():
+        for status, violation in violation_entries(audit):
+            if status not in POSTED:
+                continue
+            identity = ("violation", status, violation.rule, violation.key, violation.column or "")
+            rows.append(
+                AuditRow(
+                    _audit_id(trees.get(sheet_id), sheet_id, identity),
+                    violation.severity if status == "new" else None,
+                    {**common, "Sheet": names.get(sheet_id), **_violation_cells(status, violation)},
+                )
+            )
+    return rows
+
+
+def publish(
+    api: SmartsheetApi,
+    sheet_id: str,
+    rows: Sequence[AuditRow],
+    report_file: Callable[[], Path] | None = None,
+    report_name: str | None = None,
+) -> Published:
+    """Post the rows the sheet lacks, then attach the report unless a file of that name is
+    already there. `report_file` is called only when the attachment is missing."""
+    what = f"audit sheet {sheet_id}"
+    columns = _ensure_columns(api, sheet_id, what)
+    formats = _formats(api, what)
+    result = Published(0, 0, 0, None)
+
+    def post_missing() -> None:
+        present, on_sheet = _audit_ids(api, sheet_id, columns[AUDIT_ID], what)
+        missing = [row for row in rows if row.audit_id not in present]
+        result.already = len(rows) - len(missing)
+        _check_room(what, on_sheet, len(missing))
+        for batch in _chunks(missing, ROWS_PER_REQUEST):
+            body = [_request_row(row, columns, formats) for row in batch]
+            api.call(
+                "POST",
+                f"/sheets/{sheet_id}/rows",
+                f"{what}: adding {len(batch)} audit rows",
+                replay=False,
+                data=orjson.dumps(body),
+                headers={"Content-Type": "application/json"},
+            )
+            result.posted += len(batch)
+            on_sheet += len(batch)
+        result.rows_on_sheet = on_sheet
+
+    _until_done(api, what, post_missing)
+    if report_file is not None and report_name is not None:
+
+        def attach() -> None:
+            result.attached = _attach(api, sheet_id, what, report_name, report_file)
+
+        _until_done(api, what, attach)
+    return result
+
+
+def _until_done(api: SmartsheetApi, what: str, step: Callable[[], None]) -> None:
+    """Run `step`, which looks at the sheet and writes what is missing, until it finishes;
+    after a write that may or may not have landed, it looks again."""
+    backoff = Backoff(api.retry_budget, what)
+    while True:
+        try:
+            step()
+            return
+        except UnsureWrite as error:
+            backoff.wait(str(error).removeprefix(f"{what}: "))
+
+
+def _ensure_columns(api: SmartsheetApi, sheet_id: str, what: str) -> dict[str, int]:
+    """Column title -> id, after adding the audit columns the sheet lacks (at its end)."""
+    found = api.get(f"/sheets/{sheet_id}/columns", what, includeAll="true").get("data", [])
+    titles = {column["title"]: column["id"] for column in found}
+    wanted = [(title, kind) for title, kind in COLUMNS if title not in titles]
+    if wanted:
+        body = [
+            {"title": title, "type": kind, "index": len(found) + n}
+            for n, (title, kind) in enumerate(wanted)
+        ]
+        added = api.call(
+            "POST",
+            f"/sheets/{sheet_id}/columns",
+            f"{what}: adding columns",
+            data=orjson.dumps(body),
+            headers={"Content-Type": "application/json"},
+        )
+        titles.update({column["title"]: column["id"] for column in added.get("result", [])})
+    missing = [title for title, _ in COLUMNS if title not in titles]
+    if missing:
+        raise SourceError(f"{what}: columns {missing} could not be added")
+    return titles
+
+
+def _formats(api: SmartsheetApi, what: str) -> dict[str, str]:
+    """Severity -> a row format string with that background, from the server's palette."""
+    palette = api.get("/serverinfo", f"{what}: colour palette").get("formats", {}).get("color", [])
+    upper = [str(colour).upper() for colour in palette]
+    formats = {}
+    for severity, colour in COLOURS.items():
+        if colour in upper:
+            fields = [""] * FORMAT_FIELDS
+            fields[BACKGROUND] = str(upper.index(colour))
+            formats[severity] = ",".join(fields)
+    return formats
+
+
+def _audit_ids(api: SmartsheetApi, sheet_id: str, column_id: int, what: str) -> tuple[set, int]:
+    """The audit ids on the sheet, reading only that column, and its row count."""
+    path, ids = f"/sheets/{sheet_id}", set()
+    first = api.get(path, what, columnIds=column_id, pageSize=READ_PAGE, page=1)
+    total = int(first.get("totalRowCount", 0))
+    pages = [first] + [
+        api.get(path, what, columnIds=column_id, pageSize=READ_PAGE, page=page)
+        for page in range(2, math.ceil(total / READ_PAGE) + 1)
+    ]
+    for page in pages:
+        for row in page.get("rows", []):
+            for cell in row.get("cells", []):
+                if cell.get("columnId") == column_id and cell.get("value") is not None:
+                    ids.add(str(cell["value"]))
+    return ids, total
+
+
+def _check_room(what: str, on_sheet: int, adding: int) -> None:
+    after = on_sheet + adding
+    if after > SHEET_ROWS:
+        raise SourceError(
+            f"{what} holds {on_sheet:,} rows and this pair adds {adding:,}: more than "
+            f"Smartsheet's {SHEET_ROWS:,}-row limit, so nothing was posted; make a new audit "
+            "sheet (Save as New without rows) and set AUDIT_SHEET_ID to it"
+        )
+    if adding and after >= WARN_AT * SHEET_ROWS:
+        log.warning(
+            "%s holds %s of Smartsheet's %s rows; start a new audit sheet soon",
+            what,
+            f"{after:,}",
+            f"{SHEET_ROWS:,}",
+        )
+
+
+def _attach(
+    api: SmartsheetApi, sheet_id: str, what: str, name: str, report_file: Callable[[], Path]
+) -> str | None:
+    listed = api.get(f"/sheets/{sheet_id}/attachments", what, includeAll="true")
+    if any(item.get("name") == name for item in listed.get("data", [])):
+        return None
+    path = report_file()
+    size = path.stat().st_size
+    if size > MAX_ATTACHMENT:
+        log.warning("%s: the report is %s MB, over Smartsheet's 30 MB: not attached", what, size)
+        return None
+    with path.open("rb") as handle:
+        api.call(
+            "POST",
+            f"/sheets/{sheet_id}/attachments",
+            f"{what}: attaching {name}",
+            replay=False,
+            files={"file": (name, handle.read(), XLSX)},
+        )
+    return name
+
+
+def _request_row(row: AuditRow, columns: dict[str, int], formats: dict[str, str]) -> dict:
+    cells = [
+        {"columnId": columns[title], "value": value}
+        for title, value in {**row.values, AUDIT_ID: row.audit_id}.items()
+        if value is not None and value != ""
+    ]
+    request: dict[str, Any] = {"toBottom": True, "cells": cells}
+    if row.colour in formats:
+        request["format"] = formats[row.colour]
+    return request
+
+
+def _event_cells(event: Event) -> dict[str, Any]:
+    rows = event.kind in ("row added", "row removed")
+    return {
+        "Row key": event.key or None,
+        "Work request": _value(event.work_request),
+        "Event or rule": event.kind,
+        "Status": "change",
+        "Column": event.column,
+        "Old": None if rows else _value(event.old),
+        "New": None if rows else _value(event.new),
+        "Delta": _value(event.delta),
+        "Money impact (USD)": _value(event.money_impact),
+        "Severity": event.severity,
+        "Week ending": event.week_ending.isoformat() if event.week_ending else None,
+        "Row last modified by": event.modified_by,
+        "Row last modified at (UTC)": event.modified_at,
+        "Details": _value(shown(event.new or event.old, CELL_TEXT)) if rows else None,
+    }
+
+
+def _violation_cells(status: str, violation: Violation) -> dict[str, Any]:
+    return {
+        "Row key": violation.key or None,
+        "Event or rule": violation.rule,
+        "Status": status,
+        "Column": violation.column,
+        "Severity": violation.severity,
+        "Details": _value(violation.message),
+    }
+
+
+def _value(value: Any) -> Any:
+    """A cell value the API takes as it is: numbers within its range, text within 4,000
+    characters, everything else as text."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, int | float):
+        return value if abs(value) < SAFE_INTEGER else str(value)
+    text = value if isinstance(value, str) else shown(value, CELL_TEXT)
+    return text[:CELL_TEXT]
+
+
+def _audit_id(trees: tuple[str | None, str | None] | None, sheet_id: str, identity: tuple) -> str:
+    old, new = trees or (None, None)
+    parts = [old or "-", new or "-", sheet_id, *identity]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
+
+
+def _chunks(rows: Sequence[AuditRow], size: int) -> Iterator[Sequence[AuditRow]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,39 @@
+"""What a report of a pair shows, gathered once: the workbook and the audit sheet both
+render it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from auditor.audit.model import Event, Violations
+from auditor.diff.model import Diff
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    commit: str
+    time: dt.datetime
+    rows: int
+    billed: Decimal | None
+    changes: int
+    open_violations: int
+
+
+@dataclass(frozen=True)
+class SheetVersions:
+    sheet_id: str
+    name: str
+    old: int | None
+    new: int | None
+
+
+@dataclass
+class Report:
+    diff: Diff
+    violations: dict[str, Violations]
+    events: list[Event]
+    sheets: list[SheetVersions]
+    trend: list[TrendPoint]
+    thresholds: tuple[Decimal, Decimal]
