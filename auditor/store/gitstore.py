@@ -205,11 +205,19 @@ class Store:
         try:
             self.repo.git.push("--porcelain", remote, f"{self.ref}:{self.ref}", env=NO_PROMPT)
         except git.GitCommandError as error:
-            said = f"{error.stdout}\n{error.stderr}"
-            if "[rejected]" in said:  # not "[remote rejected]": a hook or a protection said no
-                return False
+            refused = [
+                line.split("\t")[-1] for line in str(error.stdout).splitlines() if line[:1] == "!"
+            ]
+            if any(reason.startswith("[rejected]") for reason in refused):
+                return False  # the remote moved on; "[remote rejected]" is a hook saying no
+            remote_said = [
+                line[line.index("remote:") :].strip().rstrip("'")
+                for line in str(error.stderr).splitlines()
+                if "remote:" in line
+            ]
+            why = "; ".join(refused + remote_said) or _last_line(error.stderr)
             raise GitError(
-                f"cannot push {self.branch!r} to {remote!r}: {_last_line(error.stderr)}"
+                f"cannot push {self.branch!r} to {remote!r}: {without_credentials(why)}"
             ) from None
         return True
 

@@ -1,0 +1,144 @@
+"""`auditor run` played as the scheduled workflow plays it: a bare repository as origin, a
+fresh clone for every run (only origin's branches, as a CI checkout has), the emulator as
+Smartsheet, and two runs racing to push."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from demo import billing
+from tests.helpers import git
+
+AUDIT_SHEET = 88
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Path:
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    git(seed, "init", "-q", "-b", "main")
+    (seed / "README.md").write_text("billing audit\n")
+    git(seed, "add", "README.md")
+    git(seed, "commit", "-q", "-m", "start")
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(seed), str(bare))
+    return bare
+
+
+@pytest.fixture
+def world(emulator, api_env, origin, tmp_path):
+    sheet = billing.make_sheet(rows=40)
+    emulator.add_sheet(sheet)
+    audit = {
+        "id": AUDIT_SHEET,
+        "name": "Billing audit",
+        "columns": [{"id": 1, "index": 0, "title": "Note", "type": "TEXT_NUMBER", "primary": True}],
+    }
+    emulator.add_sheet(audit)
+    env = {
+        **api_env,
+        "SOURCE_SHEET_ID": str(billing.SHEET_ID),
+        "AUDIT_SHEET_ID": str(AUDIT_SHEET),
+        "GITHUB_REPOSITORY": "acme/billing-audit",
+        "GITHUB_SERVER_URL": "https://github.com",
+    }
+    return sheet, audit, env
+
+
+def clone(origin: Path, tmp_path: Path, name: str) -> Path:
+    """What actions/checkout leaves: the default branch checked out, origin's refs."""
+    path = tmp_path / name
+    git(tmp_path, "clone", "-q", str(origin), str(path))
+    return path
+
+
+def run(cli, where: Path, env: dict, run_id: str, *args: str):
+    summary = where.parent / f"summary-{run_id}.md"
+    return cli(
+        "run",
+        "--push",
+        "origin",
+        "--out",
+        str(where.parent / f"reports-{run_id}"),
+        *args,
+        cwd=where,
+        env={**env, "GITHUB_RUN_ID": run_id, "GITHUB_STEP_SUMMARY": str(summary)},
+    )
+
+
+def history(origin: Path) -> list[str]:
+    return git(origin, "log", "--first-parent", "--format=%H", "snapshots").split()
+
+
+def audit_ids(audit: dict) -> list[str]:
+    column = next(c["id"] for c in audit["columns"] if c["title"] == "Audit ID")
+    return [c["value"] for r in audit["rows"] for c in r["cells"] if c["columnId"] == column]
+
+
+def test_the_scheduled_job_end_to_end(cli, emulator, origin, world, tmp_path):
+    sheet, audit, env = world
+
+    first = run(cli, clone(origin, tmp_path, "run1"), env, "1")
+    assert first.returncode == 0, first.stderr
+    assert "baseline" in first.stdout and "pushed 'snapshots' to origin" in first.stdout
+    assert len(history(origin)) == 1 and audit["rows"] == []
+
+    week = "Weekly Reference Logged Date"
+    ended = next(n for n in range(1, 41) if billing.value_of(sheet, n, week) < "2026-11-01")
+    with emulator.lock:
+        billing.set_cell(sheet, ended, "Quantity", billing.value_of(sheet, ended, "Quantity") + 4)
+    work = clone(origin, tmp_path, "run2")
+    second = run(cli, work, env, "2", "--fail-on", "low")
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert "new violations at low or above (--fail-on)" in second.stderr
+    assert "2 rows posted, 0 already there" in second.stdout
+    assert len(history(origin)) == 2
+    message = git(origin, "log", "-1", "--format=%B", "snapshots")
+    assert "https://github.com/acme/billing-audit/actions/runs/2" in message
+    summary = (tmp_path / "summary-2.md").read_text()
+    assert "closed-period-edit" in summary and "new snapshot, 1 new violation" in summary
+    assert git(work, "status", "--porcelain") == "" and git(work, "branch", "--show-current") == (
+        "main"
+    )
+    posted = len(audit["rows"])
+    assert posted == 2  # the changed quantity and the closed-period violation
+
+    racer_a = clone(origin, tmp_path, "run3a")
+    racer_b = clone(origin, tmp_path, "run3b")
+    with emulator.lock:
+        billing.set_cell(sheet, 5, "Foreman", "A. Racer")
+    won = run(cli, racer_a, env, "3")
+    assert won.returncode == 0, won.stderr
+    with emulator.lock:
+        billing.set_cell(sheet, 6, "Foreman", "B. Racer")
+    remade = run(cli, racer_b, env, "4")
+    assert remade.returncode == 0, remade.stderr
+    assert "re-made on origin's new tip 1x" in remade.stdout
+    tips = history(origin)
+    assert len(tips) == 4
+    assert git(origin, "rev-parse", f"{tips[0]}^") == tips[1]
+    last = git(origin, "show", "--format=", "--stat", "snapshots")
+    assert "rows.json" in last
+    assert len(audit_ids(audit)) == posted + 2 and len(set(audit_ids(audit))) == posted + 2
+
+    quiet = run(cli, clone(origin, tmp_path, "run5"), env, "5")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "not read" in quiet.stdout and "0 rows posted, 1 already there" in quiet.stdout
+    assert len(history(origin)) == 4 and len(audit_ids(audit)) == posted + 2
+    assert len(emulator.attachments[AUDIT_SHEET]) == 3
+
+
+def test_a_push_refused_by_the_remote_fails_clearly(cli, origin, world, tmp_path):
+    _, audit, env = world
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'snapshots is protected' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    result = run(cli, clone(origin, tmp_path, "run"), env, "1")
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert result.stderr == (
+        "auditor: error: cannot push 'snapshots' to 'origin': [remote rejected] "
+        "(pre-receive hook declined); remote: snapshots is protected\n"
+    )
+    assert "snapshots" not in git(origin, "branch", "--list") and audit["rows"] == []
