@@ -21,6 +21,7 @@ import typer
 
 from auditor.config import Config, load_config
 from auditor.errors import AuditorError, UsageError
+from auditor.store.message import plural
 
 app = typer.Typer(
     add_completion=False,
@@ -257,7 +258,7 @@ def report(
     if result.path is None:
         typer.echo(f"no change in {pair}: no report written (--force writes one anyway)")
         return
-    typer.echo(f"report for {pair} written to {result.path} ({new} new violations)")
+    typer.echo(f"report for {pair} written to {result.path} ({plural(new, 'new violation')})")
     path = result.path
     if config.audit_sheet_id and not no_publish:
         published = publish_report(store, config, result.report, lambda: path)
@@ -322,7 +323,8 @@ def run(
         pair = f"{diff.old.commit[:10]}..{diff.new.commit[:10]}"
         if result.path is not None:
             new = len(result.new_violations())
-            typer.echo(f"report for {pair} written to {result.path} ({new} new violations)")
+            found = plural(new, "new violation")
+            typer.echo(f"report for {pair} written to {result.path} ({found})")
         else:
             typer.echo(f"no new pair to report (the last pair is {pair})")
     if result.published is not None:
@@ -332,7 +334,8 @@ def run(
         write_step_summary(result, Path(summary), JOB_SUMMARY_BYTES)
     failed = failing(result, fail_on.value if fail_on else None)
     if failed:
-        typer.echo(f"{len(failed)} new violations at {fail_on} or above (--fail-on)", err=True)
+        found = plural(len(failed), "new violation")
+        typer.echo(f"{found} at {fail_on} or above (--fail-on)", err=True)
         raise typer.Exit(1)
 
 

@@ -155,6 +155,7 @@ class Emulator:
         with self.lock:
             self.sheets[int(sheet["id"])] = sheet
             sheet.setdefault("version", 1)
+            sheet.setdefault("accessLevel", "OWNER")
             sheet.setdefault("rows", [])
             sheet["totalRowCount"] = len(sheet["rows"])
         return int(sheet["id"])

@@ -92,7 +92,7 @@ def test_the_scheduled_job_end_to_end(cli, emulator, origin, world, tmp_path):
     work = clone(origin, tmp_path, "run2")
     second = run(cli, work, env, "2", "--fail-on", "low")
     assert second.returncode == 1, second.stdout + second.stderr
-    assert "new violations at low or above (--fail-on)" in second.stderr
+    assert "1 new violation at low or above (--fail-on)" in second.stderr
     assert "2 rows posted, 0 already there" in second.stdout
     assert len(history(origin)) == 2
     message = git(origin, "log", "-1", "--format=%B", "snapshots")

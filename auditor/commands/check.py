@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from auditor.config import Config
 from auditor.errors import AuditorError
+from auditor.outputs.audit_sheet import COLUMNS as AUDIT_COLUMNS
 from auditor.smartsheet_client import SmartsheetApi
 from auditor.store.gitstore import Store, without_credentials
 
@@ -91,4 +92,12 @@ def _sheet(api: SmartsheetApi, sheet_id: str, what: str, audit: bool) -> Check:
         return Check(
             what, False, f"{summary}, but access is {access}: share it with Editor rights", 3
         )
-    return Check(what, True, f"writable ({access}): {summary}; columns: {', '.join(columns)}")
+    missing = [title for title, _ in AUDIT_COLUMNS if title not in columns]
+    if missing:
+        return Check(
+            what,
+            True,
+            f"writable ({access}): {summary}; the first publish adds {len(missing)} audit "
+            f"columns: {', '.join(missing)}",
+        )
+    return Check(what, True, f"writable ({access}): {summary}; every audit column present")
