@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from auditor.audit.settings import load_settings  # noqa: E402
 from auditor.commands.snapshot import take_snapshot  # noqa: E402
 from auditor.config import Config  # noqa: E402
-from auditor.outputs.changes import violation_entries  # noqa: E402
+from auditor.outputs.excel import change_rows, violation_rows, write_report  # noqa: E402
 from auditor.snapshot.canonical import data_of  # noqa: E402
 from auditor.sources.smartsheet_rows import sheet_from_api  # noqa: E402
 from auditor.store.gitstore import Store  # noqa: E402
@@ -162,7 +162,6 @@ def bench_diff(work: Path) -> None:
 def bench_report(store: Store, repo: Path, work: Path) -> None:
     """The bulk edit's pair: 10,000 changed cells."""
     from auditor.commands.report import build_report
-    from auditor.outputs.excel import write_report
 
     whole = best(run(AUDITOR, "report", "--out", str(work / "reports"), cwd=repo), runs=2)
     record(
@@ -181,43 +180,20 @@ def bench_report(store: Store, repo: Path, work: Path) -> None:
 
 
 def naive_tables(path: Path, report: object) -> None:
-    """The Changes and Violations rows through openpyxl's own write-only sheets, unstyled:
-    the least openpyxl can do for them."""
+    """The same Changes and Violations rows through openpyxl's own write-only sheets,
+    unstyled: the least openpyxl can do for them (it takes no time zones)."""
     book = openpyxl.Workbook(write_only=True)
-    changes = book.create_sheet("Changes")
-    for event in report.events:
-        changes.append(
-            [
-                event.sheet_id,
-                event.key,
-                event.work_request,
-                event.kind,
-                event.column,
-                event.old,
-                event.new,
-                event.delta,
-                event.money_impact,
-                event.severity,
-                event.week_ending,
-                event.modified_by,
-                event.modified_at,
-            ]
-        )
-    violations = book.create_sheet("Violations")
-    for sheet_id, audit in report.violations.items():
-        for status, violation in violation_entries(audit):
-            violations.append(
-                [
-                    sheet_id,
-                    status,
-                    violation.severity,
-                    violation.rule,
-                    violation.key,
-                    violation.column,
-                    violation.message,
-                ]
-            )
+    for title, rows in (("Changes", change_rows(report)), ("Violations", violation_rows(report))):
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append([_naive_utc(value) for value in row])
     book.save(path)
+
+
+def _naive_utc(value: object) -> object:
+    if isinstance(value, dt.datetime) and value.tzinfo:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
 
 
 def bench_snapshot(work: Path) -> None:

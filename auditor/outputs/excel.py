@@ -233,8 +233,16 @@ def _changes(book: Workbook, report: Report) -> Body:
         "Row last modified at (UTC)",
     ]
     sheet = _sheet(book, "Changes", headers, [14, 20, 14, 16, 22, 22, 22, 10, 16, 10, 12, 26, 20])
+    rows = change_rows(report)
+    _filter(sheet, len(headers), len(rows))
+    _colour_by_severity(sheet, "J", len(headers), len(rows), money_column="I")
+    return body(sheet, rows, [None] * 8 + [MONEY])
+
+
+def change_rows(report: Report) -> list[tuple]:
+    """The Changes sheet's rows, in its columns' order."""
     names = {s.sheet_id: s.name for s in report.diff.sheets}
-    rows = [
+    return [
         (
             names.get(event.sheet_id, event.sheet_id),
             event.key,
@@ -252,9 +260,24 @@ def _changes(book: Workbook, report: Report) -> Body:
         )
         for event in report.events
     ]
-    _filter(sheet, len(headers), len(rows))
-    _colour_by_severity(sheet, "J", len(headers), len(rows), money_column="I")
-    return body(sheet, rows, [None] * 8 + [MONEY])
+
+
+def violation_rows(report: Report) -> list[tuple]:
+    """The Violations sheet's rows, in its columns' order."""
+    names = {s.sheet_id: s.name for s in report.diff.sheets}
+    return [
+        (
+            names.get(sheet_id, sheet_id),
+            status,
+            violation.severity,
+            violation.rule,
+            violation.key,
+            violation.column,
+            violation.message,
+        )
+        for sheet_id, audit in report.violations.items()
+        for status, violation in violation_entries(audit)
+    ]
 
 
 def _rows(book: Workbook, report: Report, title: str, pick: Any) -> Body:
@@ -288,20 +311,7 @@ def _schema(book: Workbook, report: Report) -> Body:
 def _violations(book: Workbook, report: Report) -> Body:
     headers = ["Sheet", "Status", "Severity", "Rule", "Row key", "Column", "Message"]
     sheet = _sheet(book, "Violations", headers, [14, 10, 10, 20, 20, 22, 80])
-    names = {s.sheet_id: s.name for s in report.diff.sheets}
-    rows = [
-        (
-            names.get(sheet_id, sheet_id),
-            status,
-            violation.severity,
-            violation.rule,
-            violation.key,
-            violation.column,
-            violation.message,
-        )
-        for sheet_id, audit in report.violations.items()
-        for status, violation in violation_entries(audit)
-    ]
+    rows = violation_rows(report)
     _filter(sheet, len(headers), len(rows))
     _colour_by_severity(sheet, "C", len(headers), len(rows), status_column="B")
     return body(sheet, rows)
