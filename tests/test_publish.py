@@ -144,6 +144,18 @@ def test_a_lost_answer_is_not_posted_again(repo, store, cli, api_env, emulator, 
     assert len(posts) == 1
 
 
+def test_columns_whose_answer_was_lost_are_not_added_twice(
+    repo, store, cli, api_env, emulator, audit
+):
+    pair(store, 3)
+    emulator.inject(rf"^/sheets/{AUDIT_SHEET}/columns$", method="POST", status=502, applied=True)
+    result = report(cli, api_env)
+    assert result.returncode == 0, result.stderr
+    titles = [column["title"] for column in audit["columns"]]
+    assert titles == ["Note"] + [title for title, _ in COLUMNS]
+    assert len(ids(audit)) == 5 and all(i.startswith("a") and len(i) == 20 for i in ids(audit))
+
+
 def test_rate_limited_posts_are_retried(repo, store, cli, api_env, emulator, audit):
     pair(store, 3)
     emulator.inject(

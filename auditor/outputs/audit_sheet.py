@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -29,6 +29,7 @@ from auditor.outputs.report import Report
 from auditor.smartsheet_client import Backoff, SmartsheetApi, UnsureWrite
 
 log = logging.getLogger("auditor")
+T = TypeVar("T")
 
 AUDIT_ID = "Audit ID"
 COLUMNS = (
@@ -129,7 +130,7 @@ def publish(
     """Post the rows the sheet lacks, then attach the report unless a file of that name is
     already there. `report_file` is called only when the attachment is missing."""
     what = f"audit sheet {sheet_id}"
-    columns = _ensure_columns(api, sheet_id, what)
+    columns = _until_done(api, what, lambda: _ensure_columns(api, sheet_id, what))
     formats = _formats(api, what)
     result = Published(0, 0, 0, None)
 
@@ -162,14 +163,13 @@ def publish(
     return result
 
 
-def _until_done(api: SmartsheetApi, what: str, step: Callable[[], None]) -> None:
+def _until_done(api: SmartsheetApi, what: str, step: Callable[[], T]) -> T:
     """Run `step`, which looks at the sheet and writes what is missing, until it finishes;
     after a write that may or may not have landed, it looks again."""
     backoff = Backoff(api.retry_budget, what)
     while True:
         try:
-            step()
-            return
+            return step()
         except UnsureWrite as error:
             backoff.wait(str(error).removeprefix(f"{what}: "))
 
@@ -188,6 +188,7 @@ def _ensure_columns(api: SmartsheetApi, sheet_id: str, what: str) -> dict[str, i
             "POST",
             f"/sheets/{sheet_id}/columns",
             f"{what}: adding columns",
+            replay=False,
             data=orjson.dumps(body),
             headers={"Content-Type": "application/json"},
         )
@@ -326,7 +327,8 @@ def _value(value: Any) -> Any:
 def _audit_id(trees: tuple[str | None, str | None] | None, sheet_id: str, identity: tuple) -> str:
     old, new = trees or (None, None)
     parts = [old or "-", new or "-", sheet_id, *identity]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
+    # A letter first: an id of digits only would be stored by Smartsheet as a number.
+    return "a" + hashlib.sha256("\0".join(parts).encode()).hexdigest()[:19]
 
 
 def _chunks(rows: Sequence[AuditRow], size: int) -> Iterator[Sequence[AuditRow]]:

@@ -3,7 +3,7 @@
 openpyxl writes every part of the workbook: styles, charts, filters, conditional formats and
 each table's header row. The body rows are then spliced into each table sheet's XML while the
 file is copied, as plain SpreadsheetML cells. openpyxl would write the same cells, but it
-builds a cell object and an lxml element for every value (about 16 us a cell: 4.4 s for
+builds a cell object and an XML element for every value (about 16 us a cell: 4.4 s for
 10,000 changes and their violations); a formatted string costs a tenth of that. The rows
 are never held as XML: they are formatted and compressed a chunk at a time.
 
