@@ -394,6 +394,38 @@ def show(
         print_snapshot(_console(), sheets, limit)
 
 
+@app.command()
+def history(
+    key: Annotated[str, typer.Argument(help="Row key (the row id, or the key columns' value).")],
+    sheet: Annotated[str | None, typer.Option(help="Sheet id (needed with several).")] = None,
+    column: Annotated[str | None, typer.Option(help="Only changes of this column.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only snapshots after this one.")] = None,
+    format: Annotated[DataFormat, typer.Option("--format", help="Output format.")] = (
+        DataFormat.table
+    ),
+) -> None:
+    """Every snapshot in which a row (or one cell of it) changed, oldest first."""
+    from auditor.commands.history import row_history
+
+    config = _config()
+    found = row_history(
+        _store(config),
+        key,
+        sheet=sheet,
+        column=column,
+        since=since,
+        ignored_columns=config.ignored_columns,
+    )
+    if format is DataFormat.json:
+        from auditor.outputs.json_format import dumps, history_document
+
+        sys.stdout.buffer.write(dumps(history_document(found)))
+    else:
+        from auditor.outputs.table import print_history
+
+        print_history(_console(), found)
+
+
 def _fail(message: str, code: int) -> None:
     sys.stderr.write(f"auditor: error: {message}\n")
     sys.exit(code)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 
 from auditor.commands.snapshot import take_snapshot
@@ -83,6 +84,7 @@ def test_commit_has_the_contract_files_author_time_and_trailers(repo, store, tmp
     files = git(repo, "ls-tree", "-r", "--name-only", result.commit).split()
     assert files == [
         "README.md",
+        "changes/billing.json",
         "snapshots/billing/rows.json",
         "snapshots/billing/sheet.json",
         "snapshots/billing/summary.json",
@@ -93,6 +95,12 @@ def test_commit_has_the_contract_files_author_time_and_trailers(repo, store, tmp
     message = git(repo, "log", "-1", "--format=%B", result.commit)
     assert message.splitlines()[0] == "billing: +1 row, -1 row, 1 cell"
     assert "row W1 Quantity: 1 -> 3" in message
+    changes = orjson.loads(git(repo, "show", f"{result.commit}:changes/billing.json"))
+    assert (changes["added"], changes["removed"], changes["cells"]) == (
+        ["W3"],
+        ["W2"],
+        {"W1": ["Quantity"]},
+    )
     assert "Fetched-At: 2026-11-20T12:00:00Z" in message
     record = sheet_records(message)["billing"]
     assert (record.rows, record.cells, record.added, record.removed, record.changed) == (

@@ -1,4 +1,4 @@
-"""`auditor diff`, `auditor log` and `auditor show`: reading snapshots back."""
+"""`auditor diff`, `log`, `show` and `history`: reading snapshots back."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from auditor.diff.compute import diff_sheet
+from auditor.diff.index import CHANGES_FOLDER, parse_changes
 from auditor.diff.model import Diff, SheetDiff, Side
 from auditor.errors import UsageError
 from auditor.snapshot import canonical
-from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE
+from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, data_of
 from auditor.snapshot.model import Row
-from auditor.store.gitstore import Store
+from auditor.store.gitstore import SNAPSHOTS, Store
 from auditor.store.message import sheet_records
 from auditor.store.revisions import resolve
 
@@ -103,3 +106,120 @@ def show_snapshot(
         for sheet_id in _selected(sorted(trees), sheet)
     ]
     return Side(commit.sha, commit.time), sheets
+
+
+@dataclass(frozen=True)
+class Version:
+    """One snapshot in a row's history: the row as it was after the change (before it, for
+    a removal), metadata included, and the columns that changed."""
+
+    commit: str
+    time: dt.datetime
+    change: str
+    columns: list[str]
+    row: Row
+
+
+@dataclass
+class RowHistory:
+    sheet_id: str
+    key: str
+    column: str | None
+    versions: list[Version]
+
+
+def row_history(
+    store: Store,
+    key: str,
+    *,
+    sheet: str | None = None,
+    column: str | None = None,
+    since: str | None = None,
+    ignored_columns: tuple[str, ...] = (),
+) -> RowHistory:
+    """Every snapshot, oldest first, in which the row (or its `column`) changed.
+
+    Commits are found by comparing trees in git; a rows file is opened only in a commit
+    whose change record (`changes/`) names the row, and then only the row's line is parsed.
+    Commits made before change records existed are read whole.
+    """
+    tip = resolve(store, "HEAD")
+    sheet_id = _only_sheet(store, tip, sheet)
+    rows_path = f"{SNAPSHOTS}/{sheet_id}/{ROWS_FILE}"
+    index_path = f"{CHANGES_FOLDER}/{sheet_id}.json"
+    start = resolve(store, since) if since else None
+    last = _row_in(store.read_path(start, rows_path), key) if start else None
+    versions = []
+    ignored = frozenset(ignored_columns)
+    for commit in store.path_log(tip, [rows_path, index_path], start):
+        columns = None
+        if commit.blobs.get(index_path):
+            index = parse_changes(store.blob(commit.blobs[index_path]))
+            if not index.touches(key):
+                continue
+            columns = index.columns(key)
+        if rows_path not in commit.blobs:
+            continue
+        blob = commit.blobs[rows_path]
+        row = _row_in(store.blob(blob) if blob else None, key)
+        if columns is None and last is not None and row is not None:
+            columns = _changed_columns(last, row, ignored)
+        version = _version(commit.sha, commit.time, last, row, columns or [], column)
+        if version is not None:
+            versions.append(version)
+        last = row
+    if not versions and last is None:
+        raise UsageError(f"row {key!r} is in no snapshot of sheet {sheet_id} on {store.branch!r}")
+    return RowHistory(sheet_id, key, column, versions)
+
+
+def _version(
+    commit: str,
+    time: dt.datetime,
+    old: Row | None,
+    new: Row | None,
+    columns: list[str],
+    column: str | None,
+) -> Version | None:
+    if old is None and new is None:
+        return None
+    if old is None:
+        return Version(commit, time, "added", [], new)
+    if new is None:
+        return Version(commit, time, "removed", [], old)
+    if not columns or (column is not None and column not in columns):
+        return None
+    return Version(commit, time, "changed", columns, new)
+
+
+def _changed_columns(old: Row, new: Row, ignored: frozenset[str]) -> list[str]:
+    """For commits without a change record: the columns whose value or formula differ."""
+    before, after = data_of(old, ignored), data_of(new, ignored)
+    was, now = old.get("_formulas", {}), new.get("_formulas", {})
+    return [
+        title
+        for title in dict.fromkeys([*before, *after, *was, *now])
+        if title not in ignored
+        and (before.get(title) != after.get(title) or was.get(title) != now.get(title))
+    ]
+
+
+def _row_in(rows_file: bytes | None, key: str) -> Row | None:
+    """The row's line of a rows file, found by its key and parsed alone."""
+    if rows_file is None:
+        return None
+    needle = b"\n" + orjson.dumps(key) + b":"
+    start = rows_file.find(needle)
+    if start < 0:
+        return None
+    start += len(needle)
+    return orjson.loads(rows_file[start : rows_file.index(b"\n", start)].rstrip(b","))
+
+
+def _only_sheet(store: Store, tip: str, sheet: str | None) -> str:
+    ids = sorted(store.sheet_trees(tip))
+    if sheet is not None:
+        return _selected(ids, sheet)[0]
+    if len(ids) != 1:
+        raise UsageError(f"the snapshots hold {len(ids)} sheets; name one with --sheet")
+    return ids[0]

@@ -21,6 +21,7 @@ from auditor.audit.evaluate import (
 from auditor.audit.settings import Settings
 from auditor.config import Config
 from auditor.diff.compute import diff_sheet
+from auditor.diff.index import CHANGES_FOLDER, changes_file
 from auditor.diff.model import SheetDiff
 from auditor.errors import GitError, UsageError
 from auditor.smartsheet_client import SmartsheetApi
@@ -102,6 +103,7 @@ def take_snapshot(
         commit = _commit(
             store,
             parent,
+            trees,
             {**trees, **folders},
             encoded,
             changed,
@@ -154,6 +156,7 @@ def _compare(
 def _commit(
     store: Store,
     parent: str | None,
+    old_trees: dict[str, str],
     trees: dict[str, str],
     encoded: list[_Encoded],
     changed: set[str],
@@ -204,6 +207,16 @@ def _commit(
             f"{key}.json": (BLOB_MODE, store.write_blob(v[0])) for key, v in violations.items()
         }
         entries[VIOLATIONS_FOLDER] = (TREE_MODE, store.write_tree(files))
+    indexed = {
+        f"{diff.sheet_id}.json": (
+            BLOB_MODE,
+            store.write_blob(changes_file(diff, old_trees[diff.sheet_id], folders[diff.sheet_id])),
+        )
+        for diff in diffs
+        if diff.sheet_id in changed and diff.sheet_id in old_trees
+    }
+    if indexed:
+        entries[CHANGES_FOLDER] = (TREE_MODE, store.write_tree(indexed))
     root = store.write_tree(entries)
     ordered = sorted(diffs, key=lambda diff: diff.sheet_id not in changed)
     versions = {item.sheet.sheet_id: item.sheet.version for item in encoded}

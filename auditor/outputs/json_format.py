@@ -7,8 +7,9 @@ from typing import Any
 import orjson
 
 from auditor.audit.model import Violations
-from auditor.commands.history import LogEntry, SheetData
+from auditor.commands.history import LogEntry, RowHistory, SheetData
 from auditor.diff.model import Diff, Side
+from auditor.snapshot.canonical import data_of
 from auditor.store.message import iso
 
 
@@ -87,4 +88,28 @@ def show_document(snapshot: Side, sheets: list[SheetData]) -> dict[str, Any]:
             }
             for sheet in sheets
         ],
+    }
+
+
+def history_document(history: RowHistory) -> dict[str, Any]:
+    versions = []
+    for version in history.versions:
+        entry = {
+            "commit": version.commit,
+            "time": iso(version.time),
+            "change": version.change,
+            "columns": version.columns,
+            "row": data_of(version.row),
+            "formulas": version.row.get("_formulas", {}),
+            "modified_by": version.row.get("_modified_by"),
+            "modified_at": version.row.get("_modified_at"),
+        }
+        if history.column:
+            entry["value"] = version.row.get(history.column)
+        versions.append(entry)
+    return {
+        "sheet_id": history.sheet_id,
+        "key": history.key,
+        "column": history.column,
+        "versions": versions,
     }

@@ -8,9 +8,10 @@ from rich.console import Console
 from rich.table import Table
 
 from auditor.audit.model import Violations
-from auditor.commands.history import LogEntry, SheetData
+from auditor.commands.history import LogEntry, RowHistory, SheetData
 from auditor.diff.model import Diff
 from auditor.outputs.changes import count, entries, headline, shown, violation_entries
+from auditor.snapshot.canonical import data_of
 from auditor.store.message import iso, plural
 
 SEVERITY_STYLES = {"high": "bold red", "medium": "yellow"}
@@ -109,3 +110,27 @@ def print_snapshot(console: Console, sheets: list[SheetData], limit: int) -> Non
             table.add_row(key, *(shown(row.get(title)) for title in titles))
         console.print(table)
         _more(console, len(sheet.rows), limit, "row")
+
+
+def print_history(console: Console, history: RowHistory) -> None:
+    """Oldest first: the row (or cell) read down the page as it changed."""
+    what = f"row {history.key}" + (f", column {history.column}" if history.column else "")
+    console.print(f"{what} in sheet {history.sheet_id}: {plural(len(history.versions), 'change')}")
+    table = Table(
+        "commit", "fetched (UTC)", "change", "value" if history.column else "row", "row modified by"
+    )
+    for version in history.versions:
+        if history.column:
+            value = shown(version.row.get(history.column))
+        elif version.change == "changed":
+            value = ", ".join(f"{c}={shown(version.row.get(c))}" for c in version.columns)
+        else:
+            value = shown(data_of(version.row))
+        table.add_row(
+            version.commit[:10],
+            iso(version.time),
+            version.change,
+            value,
+            shown(version.row.get("_modified_by")),
+        )
+    console.print(table)

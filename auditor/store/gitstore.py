@@ -44,6 +44,13 @@ class CommitInfo:
     parent: str | None
 
 
+@dataclass(frozen=True)
+class PathCommit:
+    sha: str
+    time: dt.datetime
+    blobs: dict[str, str | None]
+
+
 class Store:
     """One repository and the branch in it that holds the snapshots."""
 
@@ -128,6 +135,39 @@ class Store:
                 )
             )
         return commits
+
+    def path_log(self, tip: str, paths: list[str], since: str | None = None) -> list[PathCommit]:
+        """The first-parent commits after `since` up to `tip` that changed any of `paths`,
+        oldest first, each with the new blob id of every path it changed (None: deleted).
+        One git call that compares trees only; no file is read."""
+        output = self.repo.git.log(
+            "--first-parent",
+            "--reverse",
+            "--raw",
+            "--no-abbrev",
+            "--no-renames",
+            "--format=%x1e%H %at",
+            f"{since}..{tip}" if since else tip,
+            "--",
+            *paths,
+        )
+        commits = []
+        for record in output.split("\x1e")[1:]:
+            head, *lines = record.strip().splitlines()
+            sha, seconds = head.split()
+            changed: dict[str, str | None] = {}
+            for line in lines:
+                if line.startswith(":"):
+                    fields, path = line.split("\t", 1)
+                    new = fields.split()[3]
+                    changed[path] = None if new == ZERO else new
+            commits.append(
+                PathCommit(sha, dt.datetime.fromtimestamp(int(seconds), dt.UTC), changed)
+            )
+        return commits
+
+    def blob(self, sha: str) -> bytes:
+        return self.repo.odb.stream(bytes.fromhex(sha)).read()
 
     def _entries(self, tree: str) -> dict[str, tuple[int, str]]:
         """Name -> (mode, object id) of a tree object."""

@@ -1,0 +1,59 @@
+"""The record of what changed in a snapshot, stored with it as `changes/<sheet_id>.json`.
+
+`auditor history` follows one row through hundreds of snapshots. Reading that from the
+rows files means reading every version of a 15 MB file (git's own `log -G` does the same),
+so each snapshot commit also records which rows were added and removed and which cells and
+formulas changed, against its parent. History reads these small files and opens a rows
+file only where the row changed. The folder trees of both sides make every record
+distinct, so git lists each commit that changed the sheet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import orjson
+
+from auditor.diff.model import SheetDiff
+
+CHANGES_FOLDER = "changes"
+
+
+@dataclass
+class ChangeIndex:
+    added: set[str] = field(default_factory=set)
+    removed: set[str] = field(default_factory=set)
+    cells: dict[str, list[str]] = field(default_factory=dict)
+    formulas: dict[str, list[str]] = field(default_factory=dict)
+
+    def touches(self, key: str) -> bool:
+        return key in self.added or key in self.removed or bool(self.columns(key))
+
+    def columns(self, key: str) -> list[str]:
+        """The columns of the row whose value or formula changed."""
+        return list(dict.fromkeys(self.cells.get(key, []) + self.formulas.get(key, [])))
+
+
+def changes_file(diff: SheetDiff, old_tree: str, new_tree: str) -> bytes:
+    cells: dict[str, list[str]] = {}
+    for change in diff.cells_changed:
+        cells.setdefault(change.key, []).append(change.column)
+    formulas: dict[str, list[str]] = {}
+    for change in diff.formulas_changed:
+        formulas.setdefault(change.key, []).append(change.column)
+    document = {
+        "from": old_tree,
+        "to": new_tree,
+        "added": sorted(change.key for change in diff.rows_added),
+        "removed": sorted(change.key for change in diff.rows_removed),
+        "cells": cells,
+        "formulas": formulas,
+    }
+    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def parse_changes(data: bytes) -> ChangeIndex:
+    document = orjson.loads(data)
+    return ChangeIndex(
+        set(document["added"]), set(document["removed"]), document["cells"], document["formulas"]
+    )
