@@ -62,8 +62,10 @@ def _options(
     _state.update(debug=debug, repo=repo, branch=branch)
 
 
-def _config() -> Config:
+def _config(attribute: bool = False) -> Config:
     config = load_config()
+    if attribute:
+        config = replace(config, attribute=True)
     if _state["repo"] is not None:
         config = replace(config, repo=_state["repo"])
     if _state["branch"] is not None:
@@ -245,12 +247,18 @@ def report(
     no_publish: Annotated[
         bool, typer.Option("--no-publish", help="Do not post to the audit sheet.")
     ] = False,
+    attribute: Annotated[
+        bool,
+        typer.Option(
+            "--attribute", help="Ask Smartsheet's cell history who changed each changed cell."
+        ),
+    ] = False,
 ) -> None:
     """Audit the change between two snapshots, write the Excel report and publish it."""
     from auditor.audit.settings import load_settings
     from auditor.commands.report import make_report, publish_report
 
-    config = _config()
+    config = _config(attribute)
     store = _store(config)
     result = make_report(store, load_settings(config), from_rev, to_rev, force=force, out=out)
     pair = f"{result.diff.old.commit[:10]}..{result.diff.new.commit[:10]}"
@@ -259,6 +267,7 @@ def report(
         typer.echo(f"no change in {pair}: no report written (--force writes one anyway)")
         return
     typer.echo(f"report for {pair} written to {result.path} ({plural(new, 'new violation')})")
+    _attribution_line(result.report)
     path = result.path
     if config.audit_sheet_id and not no_publish:
         published = publish_report(store, config, result.report, lambda: path)
@@ -285,6 +294,12 @@ def run(
     fetched_at: Annotated[
         str | None, typer.Option(help="Record this ISO time as the fetch time (demos, imports).")
     ] = None,
+    attribute: Annotated[
+        bool,
+        typer.Option(
+            "--attribute", help="Ask Smartsheet's cell history who changed each changed cell."
+        ),
+    ] = False,
 ) -> None:
     """The scheduled job: snapshot, push, report and publish the newest pair."""
     import os
@@ -294,7 +309,7 @@ def run(
     from auditor.commands.snapshot import summary_line
     from auditor.outputs.markdown import JOB_SUMMARY_BYTES
 
-    config = _config()
+    config = _config(attribute)
     result = run_job(
         _store(config),
         config,
@@ -325,6 +340,7 @@ def run(
             new = len(result.new_violations())
             found = plural(new, "new violation")
             typer.echo(f"report for {pair} written to {result.path} ({found})")
+            _attribution_line(result.report)
         else:
             typer.echo(f"no new pair to report (the last pair is {pair})")
     if result.published is not None:
@@ -337,6 +353,15 @@ def run(
         found = plural(len(failed), "new violation")
         typer.echo(f"{found} at {fail_on} or above (--fail-on)", err=True)
         raise typer.Exit(1)
+
+
+def _attribution_line(report) -> None:
+    done = report.attribution
+    if done is not None:
+        typer.echo(
+            f"cell attribution: {done.attributed} of {done.candidates} changed tracked cells "
+            f"from Smartsheet's cell history ({done.asked} looked up)"
+        )
 
 
 def _published(config: Config, published) -> str:

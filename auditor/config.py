@@ -54,6 +54,9 @@ class Config:
     severity_high: str = "1000"
     severity_medium: str = "100"
     trend_snapshots: int = 30
+    # Cell-level attribution from Smartsheet's cell history (30 calls a minute per token).
+    attribute: bool = False
+    attribution_budget: int = 20
 
 
 ENVIRONMENT = {
@@ -120,6 +123,11 @@ def _build(values: dict[str, object]) -> Config:
 def _convert(name: str, value: object, default: object) -> object:
     if name == "repo":
         return Path(str(value))
+    if isinstance(default, bool):
+        text = str(value).strip().lower()
+        if text not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(name)
+        return text in ("true", "1", "yes")
     if isinstance(default, tuple):
         items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
         return tuple(str(item).strip() for item in items if str(item).strip())

@@ -311,16 +311,23 @@ def bench_history(work: Path) -> None:
 
     # Change records first, then the commits: fast-import stores a blob as a delta of the
     # blob written just before it, so records follow records and rows files rows files.
-    edits = [sorted(rng.sample(keys, ROWS // 100)) if n else [] for n in range(HISTORY_SNAPSHOTS)]
-    for n, edited in enumerate(edits[1:], start=1):
+    edited_lines: list[dict[str, bytes]] = [{}]
+    for n in range(1, HISTORY_SNAPSHOTS):
+        edited = sorted(rng.sample(keys, ROWS // 100))
+        for key in edited:
+            rows[key]["Quantity"] = rng.randint(1, 500)
+        edited_lines.append(
+            {key: orjson.dumps(key) + b":" + orjson.dumps(rows[key], option=SORT) for key in edited}
+        )
         changes = {"from": str(n - 1), "to": str(n), "added": [], "removed": []}
         changes |= {"cells": {key: ["Quantity"] for key in edited}, "formulas": {}}
         write(b"blob\nmark :%d\n" % (HISTORY_SNAPSHOTS + n))
         data(orjson.dumps(changes, option=SORT))
-    for n, edited in enumerate(edits):
-        for key in edited:
-            rows[key]["Quantity"] = rng.randint(1, 500)
-            line[key] = orjson.dumps(key) + b":" + orjson.dumps(rows[key], option=SORT)
+    for n in range(1, HISTORY_SNAPSHOTS):
+        write(b"blob\nmark :%d\n" % (2 * HISTORY_SNAPSHOTS + n))
+        data(b"{\n" + b",\n".join(edited_lines[n].values()) + b"\n}\n")
+    for n in range(HISTORY_SNAPSHOTS):
+        line.update(edited_lines[n])
         when = int(T0.timestamp()) + 7200 * n
         write(b"commit refs/heads/snapshots\nmark :%d\n" % (n + 1))
         write(b"committer auditor <auditor@example.com> %d +0000\n" % when)
@@ -328,6 +335,7 @@ def bench_history(work: Path) -> None:
         if n:
             write(b"from :%d\n" % n)
             write(b"M 100644 :%d changes/%s.json\n" % (HISTORY_SNAPSHOTS + n, sheet_id))
+            write(b"M 100644 :%d changes/%s.rows.json\n" % (2 * HISTORY_SNAPSHOTS + n, sheet_id))
         write(f"M 100644 inline {folder}/rows.json\n".encode())
         data(b"{\n" + b",\n".join(line[key] for key in keys) + b"\n}\n")
     importer.stdin.close()

@@ -15,6 +15,7 @@ import itertools
 import math
 import re
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,6 +79,12 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+class RateLimited(ApiError):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(429, 4003, "Rate limit exceeded.")
+        self.retry_after = retry_after
+
+
 @dataclass
 class Fault:
     """The next `count` requests whose path (and query) match fail this way.
@@ -120,12 +127,16 @@ class Emulator:
     attachments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    # Cell history costs 10 of the 300 requests a minute a token may make: 30 a minute.
+    history_per_minute: int = 30
+    history: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
         self.stopping = threading.Event()
         self._ids = itertools.count(5_000_000_000_000_000, 7919)
         self._server: ThreadingHTTPServer | None = None
+        self._history_calls: dict[str, list[float]] = {}
 
     # Control, for tests and the demo.
 
@@ -200,6 +211,9 @@ class Emulator:
         try:
             user = self._user(headers) if path != "/serverinfo" else ""
             status, document = self._route(method, path, query, headers, body, user)
+        except RateLimited as error:
+            headers = {"Content-Type": "application/json", "Retry-After": str(error.retry_after)}
+            return error.status, headers, orjson.dumps(_error(error.code, error.message))
         except ApiError as error:
             status, document = error.status, _error(error.code, error.message)
         except Exception as error:  # a bug here must look like a server error, not a hang
@@ -265,6 +279,12 @@ class Emulator:
                 return 200, self._add_columns(sheet, _json(body))
             if method == "POST" and rest == ["rows"]:
                 return 200, self._add_rows(sheet, _json(body), user)
+            if method == "PUT" and rest == ["rows"]:
+                return 200, self._update_rows(sheet, _json(body), user)
+            if method == "GET" and len(rest) == 5 and rest[::2] == ["rows", "columns", "history"]:
+                self._count_history_call(headers)
+                found = self.history.get((_number(rest[1]), _number(rest[3])), [])
+                return 200, _index(list(reversed(found)), query)
             if method == "POST" and rest == ["attachments"]:
                 return 200, self._attach(sheet, headers, body, user)
             if method == "GET" and rest == ["attachments"]:
@@ -355,9 +375,12 @@ class Emulator:
                     }
                 )
             who = {"email": user, "name": user.split("@")[0]}
+            row_id = self.new_id()
+            for cell in cells:
+                self._record(row_id, columns[cell["columnId"]], cell.get("value"), who, now)
             new_rows.append(
                 {
-                    "id": self.new_id(),
+                    "id": row_id,
                     "sheetId": sheet["id"],
                     "cells": cells,
                     "createdAt": now,
@@ -381,6 +404,61 @@ class Emulator:
             "version": sheet["version"],
             "result": new_rows,
         }
+
+    def _update_rows(self, sheet: dict[str, Any], data: Any, user: str) -> dict[str, Any]:
+        """PUT /sheets/{id}/rows: new cell values, each recorded in the cell's history."""
+        items = data if isinstance(data, list) else [data]
+        if len(items) > MAX_ROWS_PER_REQUEST:
+            raise ApiError(400, 1062, f"At most {MAX_ROWS_PER_REQUEST} rows per request.")
+        rows = {row["id"]: row for row in sheet["rows"]}
+        columns = {c["id"]: c for c in sheet["columns"]}
+        who, now = {"email": user, "name": user.split("@")[0]}, _now()
+        updated = []
+        for index, item in enumerate(items):
+            row = rows.get(item.get("id"))
+            if row is None:
+                raise ApiError(404, 1006, f"Row {index}: row {item.get('id')} not found.")
+            cells = {cell["columnId"]: cell for cell in row["cells"]}
+            for change in item.get("cells", []):
+                column = columns.get(change.get("columnId"))
+                if column is None:
+                    raise ApiError(400, 1036, f"Row {index}: column not found.")
+                cell = cells.get(column["id"])
+                if cell is None:
+                    cell = cells[column["id"]] = {"columnId": column["id"]}
+                    row["cells"].append(cell)
+                cell.pop("displayValue", None)
+                cell["value"] = change.get("value")
+                self._record(row["id"], column, change.get("value"), who, now)
+            row["modifiedAt"], row["modifiedBy"] = now, who
+            updated.append(row)
+        _touch(sheet)
+        version = sheet["version"]
+        return {"message": "SUCCESS", "resultCode": 0, "version": version, "result": updated}
+
+    def _record(
+        self, row_id: int, column: dict[str, Any], value: Any, who: dict, when: str
+    ) -> None:
+        self.history.setdefault((row_id, column["id"]), []).append(
+            {
+                "columnId": column["id"],
+                "columnType": column.get("type", "TEXT_NUMBER"),
+                "value": value,
+                "displayValue": "" if value is None else str(value),
+                "modifiedAt": when,
+                "modifiedBy": who,
+            }
+        )
+
+    def _count_history_call(self, headers: Any) -> None:
+        """Cell history's own rate limit: too many calls in 60 s give 429, errorCode 4003."""
+        token = headers.get("Authorization", "")
+        now = time.monotonic()
+        calls = [t for t in self._history_calls.get(token, []) if now - t < 60]
+        if len(calls) >= self.history_per_minute:
+            self._history_calls[token] = calls
+            raise RateLimited(math.ceil(60 - (now - calls[0])))
+        self._history_calls[token] = [*calls, now]
 
     def _attach(
         self, sheet: dict[str, Any], headers: Any, body: bytes, user: str
@@ -502,6 +580,10 @@ def _valid(column: dict[str, Any], value: Any) -> bool:
     if kind == "CONTACT_LIST":
         return isinstance(value, str) and "@" in value
     return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def _number(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
 
 
 def _touch(sheet: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ def test_a_good_setup_passes_every_check(repo, cli, configured):
     assert "ok   token: accepted by" in result.stdout
     assert f"ok   sheet {SHEET}: readable: 'Billing 2026', 5 rows, 18 columns" in result.stdout
     assert "ok   audit sheet: writable (OWNER): 'Billing audit'" in result.stdout
-    assert "the first publish adds 18 audit columns: Time (UTC), Snapshots," in result.stdout
+    assert "the first publish adds 19 audit columns: Time (UTC), Snapshots," in result.stdout
     assert "ok   remote origin: https://example.com/billing.git" in result.stdout
     assert "secret" not in result.stdout
     assert "no snapshots yet: the first run makes the baseline" in result.stdout

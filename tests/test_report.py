@@ -98,8 +98,8 @@ def test_the_workbook_reads_back(store, pair, tmp_path):
         "Money impact (USD)",
         "Severity",
     ]
-    assert header[12] == "Row last modified at (UTC)"
-    assert changes.freeze_panes == "A2" and changes.auto_filter.ref.startswith("A1:M")
+    assert header[11:] == ["Changed by", "Changed at (UTC)", "Attribution"]
+    assert changes.freeze_panes == "A2" and changes.auto_filter.ref.startswith("A1:N")
     by_kind = {(row[3].value, row[4].value): row for row in changes.iter_rows(min_row=2)}
     price = by_kind["cell changed", "Units Total Price"]
     assert price[8].value == pytest.approx(212.75) and price[8].number_format.startswith('"$"')

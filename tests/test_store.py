@@ -85,6 +85,7 @@ def test_commit_has_the_contract_files_author_time_and_trailers(repo, store, tmp
     assert files == [
         "README.md",
         "changes/billing.json",
+        "changes/billing.rows.json",
         "snapshots/billing/rows.json",
         "snapshots/billing/sheet.json",
         "snapshots/billing/summary.json",
@@ -101,6 +102,9 @@ def test_commit_has_the_contract_files_author_time_and_trailers(repo, store, tmp
         ["W2"],
         {"W1": ["Quantity"]},
     )
+    changed_rows = git(repo, "show", f"{result.commit}:changes/billing.rows.json")
+    assert changed_rows.splitlines()[1].startswith('"W1":{') and '"W3":{' in changed_rows
+    assert '"W2"' not in changed_rows
     assert "Fetched-At: 2026-11-20T12:00:00Z" in message
     record = sheet_records(message)["billing"]
     assert (record.rows, record.cells, record.added, record.removed, record.changed) == (

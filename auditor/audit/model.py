@@ -57,7 +57,8 @@ class Event:
     """One change between two snapshots, with what a billing reviewer needs beside it.
 
     `modified_by`/`modified_at` are the row's last modifier and time (Smartsheet's row
-    metadata), not necessarily the cell's.
+    metadata), not necessarily the cell's, unless `attribution` is "cell": then they come
+    from the cell's own history.
     """
 
     sheet_id: str
@@ -73,6 +74,7 @@ class Event:
     week_ending: dt.date | None
     modified_by: str | None
     modified_at: str | None
+    attribution: str = "row"
 
 
 def worst(*severities: str) -> str:

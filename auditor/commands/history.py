@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from auditor.diff.compute import diff_sheet
-from auditor.diff.index import CHANGES_FOLDER, parse_changes
+from auditor.diff.index import CHANGES_FOLDER, ROWS_SUFFIX, parse_changes
 from auditor.diff.model import Diff, SheetDiff, Side
 from auditor.errors import UsageError
 from auditor.snapshot import canonical
@@ -139,32 +139,35 @@ def row_history(
 ) -> RowHistory:
     """Every snapshot, oldest first, in which the row (or its `column`) changed.
 
-    Commits are found by comparing trees in git; a rows file is opened only in a commit
-    whose change record (`changes/`) names the row, and then only the row's line is parsed.
-    Commits made before change records existed are read whole.
+    Commits are found by comparing trees in git; in each, the small change record says
+    whether the row changed, and the record's changed rows give its line, parsed alone.
+    Commits without records (a sheet's first snapshot, and snapshots taken before records
+    existed) are read from their whole rows file.
     """
     tip = resolve(store, "HEAD")
     sheet_id = _only_sheet(store, tip, sheet)
     rows_path = f"{SNAPSHOTS}/{sheet_id}/{ROWS_FILE}"
     index_path = f"{CHANGES_FOLDER}/{sheet_id}.json"
+    index_rows_path = f"{CHANGES_FOLDER}/{sheet_id}{ROWS_SUFFIX}"
     start = resolve(store, since) if since else None
     last = _row_in(store.read_path(start, rows_path), key) if start else None
     versions = []
     ignored = frozenset(ignored_columns)
-    for commit in store.path_log(tip, [rows_path, index_path], start):
-        columns = None
-        if commit.blobs.get(index_path):
-            index = parse_changes(store.blob(commit.blobs[index_path]))
+    for commit in store.path_log(tip, [rows_path, index_path, index_rows_path], start):
+        blobs = commit.blobs
+        if blobs.get(index_path) and blobs.get(index_rows_path):
+            index = parse_changes(store.blob(blobs[index_path]))
             if not index.touches(key):
                 continue
             columns = index.columns(key)
-        if rows_path not in commit.blobs:
+            row = None if key in index.removed else _row_in(store.blob(blobs[index_rows_path]), key)
+        elif rows_path in blobs:
+            blob = blobs[rows_path]
+            row = _row_in(store.blob(blob) if blob else None, key)
+            columns = _changed_columns(last, row, ignored) if last and row else []
+        else:
             continue
-        blob = commit.blobs[rows_path]
-        row = _row_in(store.blob(blob) if blob else None, key)
-        if columns is None and last is not None and row is not None:
-            columns = _changed_columns(last, row, ignored)
-        version = _version(commit.sha, commit.time, last, row, columns or [], column)
+        version = _version(commit.sha, commit.time, last, row, columns, column)
         if version is not None:
             versions.append(version)
         last = row

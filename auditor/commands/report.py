@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from auditor.audit.attribution import Attribution, CellEdit, attribute
 from auditor.audit.evaluate import audit_pair
 from auditor.audit.events import events_of
-from auditor.audit.model import Violations
+from auditor.audit.model import Event, Violations
 from auditor.audit.settings import Settings
 from auditor.commands.history import diff_revisions
 from auditor.config import Config
@@ -20,10 +23,12 @@ from auditor.outputs.excel import write_report
 from auditor.outputs.report import Report, SheetVersions, TrendPoint
 from auditor.smartsheet_client import SmartsheetApi
 from auditor.snapshot import canonical
-from auditor.snapshot.canonical import SUMMARY_FILE
+from auditor.snapshot.canonical import SHEET_FILE, SUMMARY_FILE
 from auditor.store.gitstore import Store
 from auditor.store.message import sheet_records
 from auditor.store.revisions import resolve
+
+log = logging.getLogger("auditor")
 
 
 @dataclass
@@ -85,10 +90,15 @@ def build_report(
     diff = diff_revisions(store, old_revision, new_revision, ignored_columns=config.ignored_columns)
     old_records = sheet_records(store.info(diff.old.commit).message)
     new_records = sheet_records(store.info(diff.new.commit).message)
+    events = [event for sheet in diff.sheets for event in events_of(sheet, settings)]
+    attribution = None
+    if config.attribute:
+        events, attribution = _attributed(store, settings, diff, events)
     return Report(
         diff=diff,
         violations=audit_pair(store, diff, settings),
-        events=[event for sheet in diff.sheets for event in events_of(sheet, settings)],
+        events=events,
+        attribution=attribution,
         sheets=[
             SheetVersions(
                 sheet.sheet_id,
@@ -101,6 +111,60 @@ def build_report(
         trend=trend(store, diff.new.commit, config.trend_snapshots, config.money_columns),
         thresholds=(settings.high, settings.medium),
     )
+
+
+def _attributed(
+    store: Store, settings: Settings, diff: Diff, events: list[Event]
+) -> tuple[list[Event], Attribution]:
+    """The events with cell-level attribution where Smartsheet's cell history has it."""
+    config = settings.config
+    trees = store.sheet_trees(diff.new.commit)
+    columns = {
+        sheet_id: {
+            column["title"]: column["id"]
+            for column in canonical.load(store.read(tree, SHEET_FILE))["columns"]
+            if column.get("id") is not None
+        }
+        for sheet_id, tree in trees.items()
+    }
+    rows = {sheet.sheet_id: sheet.new_rows for sheet in diff.sheets}
+
+    def cell_ids(event: Event) -> tuple[int, int] | None:
+        row_id = rows.get(event.sheet_id, {}).get(event.key, {}).get("_id")
+        column_id = columns.get(event.sheet_id, {}).get(event.column or "")
+        return (row_id, column_id) if row_id and column_id else None
+
+    api = SmartsheetApi(config.token, config.api_base, config.timeout, config.retry_budget)
+
+    def history(sheet_id: str, row_id: int, column_id: int) -> list[CellEdit]:
+        found = api.get(
+            f"/sheets/{sheet_id}/rows/{row_id}/columns/{column_id}/history",
+            f"cell history of row {row_id}",
+            pageSize=100,
+            page=1,
+        )
+        return [
+            CellEdit(
+                entry.get("value"),
+                dt.datetime.fromisoformat(entry["modifiedAt"].replace("Z", "+00:00")),
+                (entry.get("modifiedBy") or {}).get("email"),
+            )
+            for entry in found.get("data", [])
+            if entry.get("modifiedAt")
+        ]
+
+    try:
+        done = attribute(events, settings, cell_ids, history, (diff.old.time, diff.new.time))
+    finally:
+        api.close()
+    if done[1].problem:
+        log.warning(
+            "cell attribution stopped after %d of %d cells: %s",
+            done[1].asked,
+            done[1].candidates,
+            done[1].problem,
+        )
+    return done
 
 
 def trend(store: Store, tip: str, count: int, money_columns: tuple[str, ...]) -> list[TrendPoint]:

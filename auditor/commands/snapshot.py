@@ -21,7 +21,13 @@ from auditor.audit.evaluate import (
 from auditor.audit.settings import Settings
 from auditor.config import Config
 from auditor.diff.compute import diff_sheet
-from auditor.diff.index import CHANGES_FOLDER, changes_file
+from auditor.diff.index import (
+    CHANGES_FOLDER,
+    ROWS_SUFFIX,
+    changed_rows_file,
+    changes_file,
+    parse_changes,
+)
 from auditor.diff.model import SheetDiff
 from auditor.errors import GitError, UsageError
 from auditor.smartsheet_client import SmartsheetApi
@@ -207,14 +213,14 @@ def _commit(
             f"{key}.json": (BLOB_MODE, store.write_blob(v[0])) for key, v in violations.items()
         }
         entries[VIOLATIONS_FOLDER] = (TREE_MODE, store.write_tree(files))
-    indexed = {
-        f"{diff.sheet_id}.json": (
-            BLOB_MODE,
-            store.write_blob(changes_file(diff, old_trees[diff.sheet_id], folders[diff.sheet_id])),
-        )
-        for diff in diffs
-        if diff.sheet_id in changed and diff.sheet_id in old_trees
-    }
+    indexed = {}
+    for diff in diffs:
+        sheet_id = diff.sheet_id
+        if sheet_id in changed and sheet_id in old_trees:
+            record = changes_file(diff, old_trees[sheet_id], folders[sheet_id])
+            rows = changed_rows_file(diff, parse_changes(record))
+            indexed[f"{sheet_id}.json"] = (BLOB_MODE, store.write_blob(record))
+            indexed[f"{sheet_id}{ROWS_SUFFIX}"] = (BLOB_MODE, store.write_blob(rows))
     if indexed:
         entries[CHANGES_FOLDER] = (TREE_MODE, store.write_tree(indexed))
     root = store.write_tree(entries)

@@ -1,11 +1,13 @@
-"""The record of what changed in a snapshot, stored with it as `changes/<sheet_id>.json`.
+"""The record of what changed in a snapshot, stored with it in `changes/`.
 
 `auditor history` follows one row through hundreds of snapshots. Reading that from the
-rows files means reading every version of a 15 MB file (git's own `log -G` does the same),
-so each snapshot commit also records which rows were added and removed and which cells and
-formulas changed, against its parent. History reads these small files and opens a rows
-file only where the row changed. The folder trees of both sides make every record
-distinct, so git lists each commit that changed the sheet.
+rows files means reading every version of a 15 MB file (git's own `log -G` does the same:
+about 40 ms a version here), so each snapshot commit also records, against its parent,
+which rows were added and removed and which cells and formulas changed
+(`changes/<sheet_id>.json`, a few KB), and the added and changed rows as they now are
+(`changes/<sheet_id>.rows.json`, in the lines of `rows.json`). History reads the small
+records and, where they name the row, its line in the second file. The folder trees of
+both sides make every record distinct, so git lists each commit that changed the sheet.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from dataclasses import dataclass, field
 import orjson
 
 from auditor.diff.model import SheetDiff
+from auditor.snapshot.canonical import rows_json
 
 CHANGES_FOLDER = "changes"
+ROWS_SUFFIX = ".rows.json"
 
 
 @dataclass
@@ -32,6 +36,12 @@ class ChangeIndex:
     def columns(self, key: str) -> list[str]:
         """The columns of the row whose value or formula changed."""
         return list(dict.fromkeys(self.cells.get(key, []) + self.formulas.get(key, [])))
+
+
+def changed_rows_file(diff: SheetDiff, index: ChangeIndex) -> bytes:
+    """The added and changed rows, metadata included, in the lines of `rows.json`."""
+    touched = index.added | index.cells.keys() | index.formulas.keys()
+    return rows_json({key: diff.new_rows[key] for key in touched if key in diff.new_rows})
 
 
 def changes_file(diff: SheetDiff, old_tree: str, new_tree: str) -> bytes:

@@ -47,8 +47,9 @@ COLUMNS = (
     ("Money impact (USD)", "TEXT_NUMBER"),
     ("Severity", "TEXT_NUMBER"),
     ("Week ending", "DATE"),
-    ("Row last modified by", "TEXT_NUMBER"),
-    ("Row last modified at (UTC)", "TEXT_NUMBER"),
+    ("Changed by", "TEXT_NUMBER"),
+    ("Changed at (UTC)", "TEXT_NUMBER"),
+    ("Attribution", "TEXT_NUMBER"),
     ("Details", "TEXT_NUMBER"),
     (AUDIT_ID, "TEXT_NUMBER"),
 )
@@ -294,8 +295,9 @@ def _event_cells(event: Event) -> dict[str, Any]:
         "Money impact (USD)": _value(event.money_impact),
         "Severity": event.severity,
         "Week ending": event.week_ending.isoformat() if event.week_ending else None,
-        "Row last modified by": event.modified_by,
-        "Row last modified at (UTC)": event.modified_at,
+        "Changed by": event.modified_by,
+        "Changed at (UTC)": event.modified_at,
+        "Attribution": event.attribution,
         "Details": _value(shown(event.new or event.old, CELL_TEXT)) if rows else None,
     }
 

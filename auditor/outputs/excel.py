@@ -196,6 +196,19 @@ def _summary(book: Workbook, report: Report) -> None:
             figures.append(
                 (f"Violations {status}, {severity}", count, None, _VIOLATION_TEXT[status])
             )
+    if report.attribution is not None:
+        done = report.attribution
+        figures.append(
+            (
+                "Cells attributed",
+                done.attributed,
+                None,
+                f"Of {done.candidates} changed cells of tracked columns, {done.asked} were "
+                f"looked up in Smartsheet's cell history (a budget a run) and "
+                f"{done.attributed} found: their 'Changed by' is the cell's editor; the "
+                "others show the row's last modifier.",
+            )
+        )
     for name, value, fmt, text in figures:
         severity = name.rsplit(", ", 1)[-1] if name.startswith("Violations new") else None
         fill = FILLS.get(severity) if severity and value else None
@@ -229,10 +242,12 @@ def _changes(book: Workbook, report: Report) -> Body:
         "Money impact (USD)",
         "Severity",
         "Week ending",
-        "Row last modified by",
-        "Row last modified at (UTC)",
+        "Changed by",
+        "Changed at (UTC)",
+        "Attribution",
     ]
-    sheet = _sheet(book, "Changes", headers, [14, 20, 14, 16, 22, 22, 22, 10, 16, 10, 12, 26, 20])
+    widths = [14, 20, 14, 16, 22, 22, 22, 10, 16, 10, 12, 26, 20, 11]
+    sheet = _sheet(book, "Changes", headers, widths)
     rows = change_rows(report)
     _filter(sheet, len(headers), len(rows))
     _colour_by_severity(sheet, "J", len(headers), len(rows), money_column="I")
@@ -257,6 +272,7 @@ def change_rows(report: Report) -> list[tuple]:
             event.week_ending,
             event.modified_by,
             _parse_time(event.modified_at),
+            event.attribution,
         )
         for event in report.events
     ]
@@ -368,8 +384,9 @@ GUIDE = [
         "One row per change: a changed cell, an added or removed row, a changed "
         "formula or column. Delta is new minus old where both are numbers; money impact counts "
         "the money column (Units Total Price) only. Rows are coloured by severity where there is "
-        "money impact: red high, yellow medium, green low. 'Row last modified by/at' is the "
-        "row's last modifier in Smartsheet, not necessarily who changed this cell.",
+        "money impact: red high, yellow medium, green low. 'Changed by/at' is who changed the "
+        "cell where Attribution says 'cell' (from Smartsheet's cell history); where it says "
+        "'row', it is the row's last modifier, who may have changed another cell of the row.",
     ),
     ("Rows added / Rows removed", "The whole rows, one per line, with every column."),
     ("Schema changes", "Columns added, removed or renamed (renames are detected by column id)."),

@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from auditor.audit.attribution import Attribution
 from auditor.audit.model import Event, Violations
 from auditor.diff.model import Diff
 
@@ -37,3 +38,4 @@ class Report:
     sheets: list[SheetVersions]
     trend: list[TrendPoint]
     thresholds: tuple[Decimal, Decimal]
+    attribution: Attribution | None = None
