@@ -279,6 +279,11 @@ class Emulator:
                 return 200, self._add_columns(sheet, _json(body))
             if method == "POST" and rest == ["rows"]:
                 return 200, self._add_rows(sheet, _json(body), user)
+            if method == "GET" and len(rest) == 2 and rest[0] == "rows":
+                row = next((r for r in sheet["rows"] if r["id"] == _number(rest[1])), None)
+                if row is None:
+                    raise ApiError(404, 1006, "Not Found")
+                return 200, row
             if method == "PUT" and rest == ["rows"]:
                 return 200, self._update_rows(sheet, _json(body), user)
             if method == "GET" and len(rest) == 5 and rest[::2] == ["rows", "columns", "history"]:

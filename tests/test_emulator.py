@@ -169,3 +169,32 @@ def test_runs_as_a_command(tmp_path):
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+def test_cell_edits_and_their_history_through_the_sdk(client, emulator, sheet_id):
+    emulator.tokens["lee-token"] = "lee@example.com"
+    lee = smartsheet.Smartsheet(access_token="lee-token", api_base=emulator.base_url)
+    lee.errors_as_exceptions(True)
+    sheet = client.Sheets.get_sheet(sheet_id)
+    row, column = sheet.rows[0].id, sheet.columns[12].id
+    for token_client, value in ((client, 11), (lee, 12)):
+        update = Row({"id": row})
+        update.cells.append(smartsheet.models.Cell({"column_id": column, "value": value}))
+        token_client.Sheets.update_rows(sheet_id, [update])
+    history = client.Cells.get_cell_history(sheet_id, row, column, include_all=True)
+    assert [(h.value, h.modified_by.email) for h in history.data] == [
+        (12, "lee@example.com"),
+        (11, "owner@example.com"),
+    ]
+    assert client.Sheets.get_row(sheet_id, row).modified_by.email == "lee@example.com"
+
+
+def test_cell_history_has_its_own_rate_limit(emulator, sheet_id):
+    emulator.history_per_minute = 2
+    url = f"{emulator.base_url}/sheets/{sheet_id}/rows/1/columns/2/history"
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    answers = [requests.get(url, headers=headers, timeout=5) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert (
+        answers[2].json()["errorCode"] == 4003 and 0 < int(answers[2].headers["Retry-After"]) <= 60
+    )
