@@ -15,13 +15,17 @@ import traceback
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from auditor.config import Config, load_config
 from auditor.errors import AuditorError, UsageError
 from auditor.store.message import plural
+
+if TYPE_CHECKING:  # imported where used: start-up time is part of every command
+    from auditor.outputs.audit_sheet import Published
+    from auditor.outputs.report import Report
 
 app = typer.Typer(
     add_completion=False,
@@ -355,7 +359,7 @@ def run(
         raise typer.Exit(1)
 
 
-def _attribution_line(report) -> None:
+def _attribution_line(report: Report) -> None:
     done = report.attribution
     if done is not None:
         typer.echo(
@@ -364,7 +368,7 @@ def _attribution_line(report) -> None:
         )
 
 
-def _published(config: Config, published) -> str:
+def _published(config: Config, published: Published) -> str:
     attached = f"; report {published.attached} attached" if published.attached else ""
     return (
         f"audit sheet {config.audit_sheet_id}: {published.posted} rows posted, "
