@@ -3,7 +3,8 @@
 Starts the Smartsheet API emulator on a free port of 127.0.0.1 with a 60-row billing sheet
 and an empty audit sheet, then runs the real `auditor run --push origin` as the schedule
 would, every 2 hours, with edits to the sheet between runs, as people make them. It ends
-with `auditor log`, `auditor diff HEAD~3 HEAD`, the Excel report of those three runs, and
+with `auditor log`, `auditor diff HEAD~3 HEAD`, the history of the edited quantity, the
+Excel report of those three runs, and
 the audit rows the runs published, read back from the emulator with the Smartsheet SDK.
 Everything is written under build/demo (the repository) and build/demo-origin.git (its
 remote).
@@ -92,6 +93,7 @@ def main() -> None:
         run("2026-11-23T16:00:00Z", "nothing changed: the version check skips the read")
         auditor(env, "log")
         auditor(env, "diff", "HEAD~3", "HEAD", "--limit", "20")
+        auditor(env, "history", str(sheet["rows"][2]["id"]), "--column", "Quantity")
         auditor(env, "report", "--from", "HEAD~3", "--no-publish")
         show_audit_sheet(server.base_url)
     finally:
