@@ -106,12 +106,16 @@ class SmartsheetApi:
                 "check SMARTSHEET_API_TOKEN and the sheet's sharing"
             )
         if status == 404:
-            raise SourceError(f"{what}: not found or not shared with this token (HTTP 404)")
+            raise NotFound(f"{what}: not found or not shared with this token (HTTP 404)")
         if status == 429 or status >= 500 or code in RETRIED_ERROR_CODES or body is None:
             reason = f"HTTP {status}{_detail(body)}" if body else f"HTTP {status}, not JSON"
             limited = status == 429 or code == RATE_LIMITED
             return Failure(reason, response.headers.get("Retry-After"), nothing_applied=limited)
         raise SourceError(f"{what}: HTTP {status}{_detail(body)}")
+
+
+class NotFound(SourceError):
+    """HTTP 404: the sheet, row or column is gone or not shared with the token."""
 
 
 class UnsureWrite(SourceError):

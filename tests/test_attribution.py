@@ -88,6 +88,16 @@ def test_beyond_the_budget_cells_keep_the_row_modifier(repo, cli, changed, sheet
     assert kinds == ["cell", "row"]
 
 
+def test_a_cell_whose_row_is_gone_is_skipped(cli, changed, sheet, emulator, tmp_path):
+    emulator.inject(rf"/rows/{key(sheet, 2)}/columns/\d+/history$", status=404, error_code=1006)
+    result, path = report(cli, changed, tmp_path)
+    assert "cell attribution: 1 of 2 changed tracked cells" in result.stdout
+    assert "(2 looked up)" in result.stdout and "warning" not in result.stderr
+    found = changes(path)
+    assert found[key(sheet, 1), "Quantity"] == ("lee@example.com", "cell")
+    assert found[key(sheet, 2), "Units Total Price"] == ("kim@example.com", "row")
+
+
 def test_429s_are_waited_out(cli, changed, sheet, emulator, tmp_path):
     emulator.inject(r"/history$", status=429, error_code=4003, count=2, retry_after=0)
     result, path = report(cli, changed, tmp_path)

@@ -202,6 +202,16 @@ def test_the_baseline_is_the_first_snapshot_when_none_predates_the_close(store, 
     assert result.new[0].severity == "high"
 
 
+def test_snapshots_fetched_in_the_same_second_keep_the_branchs_first_as_baseline(store, snapshots):
+    """Runs seconds apart (as in a test, or a re-made snapshot) share a fetch time."""
+    same = "2026-11-16T08:00:00+00:00"
+    snapshots({"1": line(1), "2": line(2)}, same)
+    snapshots({"1": line(1, Quantity=3), "2": line(2)}, same)
+    snapshots({"1": line(1, Quantity=3), "2": line(2, Foreman="M. Chen")}, same)
+    assert ids(audit(store).ongoing) == {("1", "Quantity")}
+    assert audit(store).resolved == []
+
+
 def test_time_zone_and_grace_days_decide_when_a_week_closes(store, snapshots):
     snapshots({"1": line(1)}, "2026-11-14T05:00:00+00:00")
     snapshots({"1": line(1, Quantity=3)}, "2026-11-14T07:00:00+00:00")

@@ -99,7 +99,11 @@ class History:
         """The rows current when a week closed: the newest snapshot fetched before the close
         that has the sheet, else the first that has it. A bisection over the fetch times and
         a short walk, so a long history costs a few tree reads, not one per commit."""
-        commits = sorted(self.commits, key=lambda commit: commit.time)
+        # Oldest first along the branch, then by time: snapshots fetched in the same second
+        # keep their branch order, so "the first" is the branch's first.
+        taken = [c for c in self.commits if c.sha != PENDING]
+        pending = [c for c in self.commits if c.sha == PENDING]
+        commits = sorted([*reversed(taken), *pending], key=lambda commit: commit.time)
         times = [commit.time for commit in commits]
 
         def rows_at(close: dt.datetime) -> dict[str, Row] | None:

@@ -21,7 +21,7 @@ from auditor.errors import UsageError
 from auditor.outputs.audit_sheet import Published, audit_rows, publish
 from auditor.outputs.excel import write_report
 from auditor.outputs.report import Report, SheetVersions, TrendPoint
-from auditor.smartsheet_client import SmartsheetApi
+from auditor.smartsheet_client import NotFound, SmartsheetApi
 from auditor.snapshot import canonical
 from auditor.snapshot.canonical import SHEET_FILE, SUMMARY_FILE
 from auditor.store.gitstore import Store
@@ -137,12 +137,16 @@ def _attributed(
     api = SmartsheetApi(config.token, config.api_base, config.timeout, config.retry_budget)
 
     def history(sheet_id: str, row_id: int, column_id: int) -> list[CellEdit]:
-        found = api.get(
-            f"/sheets/{sheet_id}/rows/{row_id}/columns/{column_id}/history",
-            f"cell history of row {row_id}",
-            pageSize=100,
-            page=1,
-        )
+        """The cell's edits; none for a row deleted since the snapshot (404)."""
+        try:
+            found = api.get(
+                f"/sheets/{sheet_id}/rows/{row_id}/columns/{column_id}/history",
+                f"cell history of row {row_id}",
+                pageSize=100,
+                page=1,
+            )
+        except NotFound:
+            return []
         return [
             CellEdit(
                 entry.get("value"),
