@@ -53,6 +53,20 @@ class Severity(StrEnum):
     high = "high"
 
 
+# The options `report` and `run` share, declared once.
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Write the report even when nothing changed.")
+]
+OutOption = Annotated[Path, typer.Option("--out", help="Folder for the report.")]
+NoPublishOption = Annotated[
+    bool, typer.Option("--no-publish", help="Do not post to the audit sheet.")
+]
+AttributeOption = Annotated[
+    bool,
+    typer.Option("--attribute", help="Ask Smartsheet's cell history who changed each cell."),
+]
+
+
 @app.callback()
 def _options(
     repo: Annotated[
@@ -244,19 +258,10 @@ def diff(
 def report(
     from_rev: Annotated[str, typer.Option("--from", help="Older snapshot.")] = "HEAD~1",
     to_rev: Annotated[str, typer.Option("--to", help="Newer snapshot.")] = "HEAD",
-    force: Annotated[
-        bool, typer.Option("--force", help="Write the report even when nothing changed.")
-    ] = False,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the report.")] = Path("reports"),
-    no_publish: Annotated[
-        bool, typer.Option("--no-publish", help="Do not post to the audit sheet.")
-    ] = False,
-    attribute: Annotated[
-        bool,
-        typer.Option(
-            "--attribute", help="Ask Smartsheet's cell history who changed each changed cell."
-        ),
-    ] = False,
+    force: ForceOption = False,
+    out: OutOption = Path("reports"),
+    no_publish: NoPublishOption = False,
+    attribute: AttributeOption = False,
 ) -> None:
     """Audit the change between two snapshots, write the Excel report and publish it."""
     from auditor.audit.settings import load_settings
@@ -280,12 +285,8 @@ def report(
 
 @app.command()
 def run(
-    force: Annotated[
-        bool, typer.Option("--force", help="Write the report even when nothing changed.")
-    ] = False,
-    no_publish: Annotated[
-        bool, typer.Option("--no-publish", help="Do not post to the audit sheet.")
-    ] = False,
+    force: ForceOption = False,
+    no_publish: NoPublishOption = False,
     push: Annotated[
         str | None,
         typer.Option(help="Push the snapshots branch to this remote (re-made if it moved)."),
@@ -294,16 +295,11 @@ def run(
         Severity | None,
         typer.Option(help="Exit 1 when a new violation of this severity or higher was found."),
     ] = None,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the report.")] = Path("reports"),
+    out: OutOption = Path("reports"),
     fetched_at: Annotated[
         str | None, typer.Option(help="Record this ISO time as the fetch time (demos, imports).")
     ] = None,
-    attribute: Annotated[
-        bool,
-        typer.Option(
-            "--attribute", help="Ask Smartsheet's cell history who changed each changed cell."
-        ),
-    ] = False,
+    attribute: AttributeOption = False,
 ) -> None:
     """The scheduled job: snapshot, push, report and publish the newest pair."""
     import os

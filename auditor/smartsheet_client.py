@@ -60,6 +60,17 @@ class SmartsheetApi:
     def get(self, path: str, what: str, **params: Any) -> Any:
         return self.call("GET", path, what, params=params)
 
+    def post(self, path: str, what: str, document: Any, *, replay: bool = True) -> Any:
+        """POST a JSON document (see `call` for `replay`)."""
+        return self.call(
+            "POST",
+            path,
+            what,
+            replay=replay,
+            data=orjson.dumps(document),
+            headers={"Content-Type": "application/json"},
+        )
+
     def call(
         self, method: str, path: str, what: str, *, replay: bool = True, **options: Any
     ) -> Any:

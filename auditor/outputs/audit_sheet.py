@@ -20,8 +20,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-import orjson
-
 from auditor.audit.model import Event, Violation
 from auditor.errors import SourceError
 from auditor.outputs.changes import shown, violation_entries
@@ -142,13 +140,11 @@ def publish(
         _check_room(what, on_sheet, len(missing))
         for batch in _chunks(missing, ROWS_PER_REQUEST):
             body = [_request_row(row, columns, formats) for row in batch]
-            api.call(
-                "POST",
+            api.post(
                 f"/sheets/{sheet_id}/rows",
                 f"{what}: adding {len(batch)} audit rows",
+                body,
                 replay=False,
-                data=orjson.dumps(body),
-                headers={"Content-Type": "application/json"},
             )
             result.posted += len(batch)
             on_sheet += len(batch)
@@ -185,13 +181,8 @@ def _ensure_columns(api: SmartsheetApi, sheet_id: str, what: str) -> dict[str, i
             {"title": title, "type": kind, "index": len(found) + n}
             for n, (title, kind) in enumerate(wanted)
         ]
-        added = api.call(
-            "POST",
-            f"/sheets/{sheet_id}/columns",
-            f"{what}: adding columns",
-            replay=False,
-            data=orjson.dumps(body),
-            headers={"Content-Type": "application/json"},
+        added = api.post(
+            f"/sheets/{sheet_id}/columns", f"{what}: adding columns", body, replay=False
         )
         titles.update({column["title"]: column["id"] for column in added.get("result", [])})
     missing = [title for title, _ in COLUMNS if title not in titles]
