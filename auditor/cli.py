@@ -24,6 +24,7 @@ from auditor.errors import AuditorError, UsageError
 from auditor.store.message import plural
 
 if TYPE_CHECKING:  # imported where used: start-up time is part of every command
+    from auditor.commands.snapshot import SnapshotResult
     from auditor.outputs.audit_sheet import Published
     from auditor.outputs.report import Report
 
@@ -139,7 +140,7 @@ def snapshot(
 ) -> None:
     """Record each source in one commit on the snapshots branch."""
     from auditor.audit.settings import load_settings
-    from auditor.commands.snapshot import read_smartsheet, summary_line, take_snapshot
+    from auditor.commands.snapshot import read_smartsheet, snapshot_with
     from auditor.sources.files import read_file
 
     config = _config()
@@ -168,22 +169,19 @@ def snapshot(
                 money_columns=config.money_columns,
             )
         )
+    result = snapshot_with(store, config, settings, sheets, _time(fetched_at))
+    versions = {item.sheet_id: item.version for item in sheets}
+    _print_snapshot(config, skipped, result, versions)
+
+
+def _print_snapshot(
+    config: Config, skipped: list[str], result: SnapshotResult, versions: dict
+) -> None:
+    """What `snapshot` and `run` say about the snapshot they took."""
+    from auditor.commands.snapshot import summary_line
+
     for sheet_id in skipped:
         typer.echo(f"sheet {sheet_id}: version unchanged since the last snapshot; not read")
-    if not sheets:
-        typer.echo(f"data unchanged: no commit made on branch {config.branch!r}")
-        return
-    result = take_snapshot(
-        store,
-        sheets,
-        money_columns=config.money_columns,
-        ignored_columns=config.ignored_columns,
-        author=(config.author_name, config.author_email),
-        fetched_at=_time(fetched_at),
-        run_url=config.run_url,
-        settings=settings,
-    )
-    versions = {item.sheet_id: item.version for item in sheets}
     for diff in result.diffs:
         typer.echo(summary_line(diff, versions.get(diff.sheet_id)))
     if result.commit is None:
@@ -306,7 +304,6 @@ def run(
 
     from auditor.audit.settings import load_settings
     from auditor.commands.run import failing, run_job, write_step_summary
-    from auditor.commands.snapshot import summary_line
     from auditor.outputs.markdown import JOB_SUMMARY_BYTES
 
     config = _config(attribute)
@@ -320,14 +317,7 @@ def run(
         out=out,
         fetched_at=_time(fetched_at),
     )
-    for sheet_id in result.skipped:
-        typer.echo(f"sheet {sheet_id}: version unchanged since the last snapshot; not read")
-    for diff in result.snapshot.diffs:
-        typer.echo(summary_line(diff, result.versions.get(diff.sheet_id)))
-    if result.snapshot.commit is None:
-        typer.echo(f"data unchanged: no commit made on branch {config.branch!r}")
-    else:
-        typer.echo(f"snapshot {result.snapshot.commit} on branch {config.branch!r}")
+    _print_snapshot(config, result.skipped, result.snapshot, result.versions)
     if result.pushed:
         again = f" (re-made on {push}'s new tip {result.remakes}x)" if result.remakes else ""
         typer.echo(f"pushed {config.branch!r} to {push}{again}")

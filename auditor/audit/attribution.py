@@ -21,6 +21,7 @@ from auditor.audit.model import Event
 from auditor.audit.settings import Settings
 from auditor.errors import SourceError
 from auditor.snapshot.normalize import to_decimal
+from auditor.store.message import iso
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,8 @@ def attribute(
         asked += 1
         edit = _the_edit(edits, event.new, between)
         if edit is not None:
-            at = edit.at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             found[id(event)] = replace(
-                event, modified_by=edit.by, modified_at=at, attribution="cell"
+                event, modified_by=edit.by, modified_at=iso(edit.at), attribution="cell"
             )
     attributed = [found.get(id(event), event) for event in events]
     return attributed, Attribution(len(candidates), asked, len(found), problem)

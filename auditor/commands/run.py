@@ -16,7 +16,7 @@ from pathlib import Path
 from auditor.audit.model import SEVERITIES, Violation
 from auditor.audit.settings import Settings
 from auditor.commands.report import build_report, publish_report, report_name
-from auditor.commands.snapshot import SnapshotResult, read_smartsheet, take_snapshot
+from auditor.commands.snapshot import SnapshotResult, read_smartsheet, snapshot_with
 from auditor.config import Config
 from auditor.errors import GitError, UsageError
 from auditor.outputs.audit_sheet import Published
@@ -24,7 +24,6 @@ from auditor.outputs.excel import write_report
 from auditor.outputs.markdown import diff_markdown
 from auditor.outputs.report import Report
 from auditor.smartsheet_client import SmartsheetApi
-from auditor.snapshot.model import Sheet
 from auditor.store.gitstore import Store
 
 PUSH_ATTEMPTS = 5
@@ -71,7 +70,7 @@ def run_job(
     fetched_at = (fetched_at or dt.datetime.now(dt.UTC)).replace(microsecond=0)
 
     def snapshot() -> SnapshotResult:
-        return _snapshot(store, config, settings, sheets, fetched_at)
+        return snapshot_with(store, config, settings, sheets, fetched_at)
 
     result = RunResult(snapshot(), skipped, {sheet.sheet_id: sheet.version for sheet in sheets})
     if push:
@@ -103,23 +102,6 @@ def failing(result: RunResult, level: str | None) -> list[Violation]:
         return []
     floor = SEVERITIES.index(level)
     return [v for v in result.new_violations() if SEVERITIES.index(v.severity) >= floor]
-
-
-def _snapshot(
-    store: Store, config: Config, settings: Settings, sheets: list[Sheet], fetched_at: dt.datetime
-) -> SnapshotResult:
-    if not sheets:
-        return SnapshotResult(None, store.tip(), [])
-    return take_snapshot(
-        store,
-        sheets,
-        money_columns=config.money_columns,
-        ignored_columns=config.ignored_columns,
-        author=(config.author_name, config.author_email),
-        fetched_at=fetched_at,
-        run_url=config.run_url,
-        settings=settings,
-    )
 
 
 def _push(

@@ -129,6 +129,29 @@ def take_snapshot(
     )
 
 
+def snapshot_with(
+    store: Store,
+    config: Config,
+    settings: Settings,
+    sheets: list[Sheet],
+    fetched_at: dt.datetime | None = None,
+) -> SnapshotResult:
+    """`take_snapshot` with the configured columns, author and run URL; with no sheet read
+    (every version unchanged), no commit and no work."""
+    if not sheets:
+        return SnapshotResult(None, store.tip(), [])
+    return take_snapshot(
+        store,
+        sheets,
+        money_columns=config.money_columns,
+        ignored_columns=config.ignored_columns,
+        author=(config.author_name, config.author_email),
+        fetched_at=fetched_at,
+        run_url=config.run_url,
+        settings=settings,
+    )
+
+
 def _encode(sheet: Sheet, money_columns: tuple[str, ...]) -> _Encoded:
     files = {
         SHEET_FILE: canonical.sheet_json(sheet),
