@@ -155,7 +155,7 @@ def snapshot(
     if sheet_ids:
         from auditor.smartsheet_client import SmartsheetApi
 
-        api = SmartsheetApi(config.token, config.api_base, config.timeout, config.retry_budget)
+        api = SmartsheetApi.configured(config)
         sheets, skipped = read_smartsheet(store, api, sheet_ids, config)
         api.close()
     if file is not None:

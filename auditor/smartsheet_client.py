@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from auditor.config import Config
 from auditor.errors import SourceError, UsageError
 
 RETRIED_ERROR_CODES = frozenset({4001, 4002, 4003, 4004})
@@ -53,6 +54,10 @@ class SmartsheetApi:
             access_token=token, api_base=self.base, user_agent="auditor"
         )
         self._client.errors_as_exceptions(True)
+
+    @classmethod
+    def configured(cls, config: Config) -> SmartsheetApi:
+        return cls(config.token, config.api_base, config.timeout, config.retry_budget)
 
     def close(self) -> None:
         self._client._session.close()

@@ -60,7 +60,7 @@ def _smartsheet(config: Config) -> Iterator[Check]:
     if not config.sheets:
         yield Check("sheets", False, "none to snapshot: set SOURCE_SHEET_ID (comma-separated)", 2)
     try:
-        api = SmartsheetApi(config.token, config.api_base, config.timeout, config.retry_budget)
+        api = SmartsheetApi.configured(config)
         user = api.get("/users/me", "token check")
     except AuditorError as error:
         yield Check("token", False, str(error), error.exit_code)

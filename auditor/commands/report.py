@@ -58,7 +58,12 @@ def make_report(
     report = build_report(store, settings, old_revision, new_revision)
     if not report.diff.changed and not force:
         return ReportResult(report, None)
-    return ReportResult(report, write_report(out / report_name(report.diff), report))
+    return ReportResult(report, write_to(out, report))
+
+
+def write_to(out: Path, report: Report) -> Path:
+    """The workbook, in `out`, named with both short commit ids."""
+    return write_report(out / report_name(report.diff), report)
 
 
 def report_name(diff: Diff) -> str:
@@ -75,7 +80,7 @@ def publish_report(
     diff = report.diff
     old, new = store.sheet_trees(diff.old.commit), store.sheet_trees(diff.new.commit)
     trees = {s.sheet_id: (old.get(s.sheet_id), new.get(s.sheet_id)) for s in diff.sheets}
-    api = SmartsheetApi(config.token, config.api_base, config.timeout, config.retry_budget)
+    api = SmartsheetApi.configured(config)
     try:
         return publish(api, sheet_id, audit_rows(report, trees), report_file, report_name(diff))
     finally:
@@ -134,7 +139,7 @@ def _attributed(
         column_id = columns.get(event.sheet_id, {}).get(event.column or "")
         return (row_id, column_id) if row_id and column_id else None
 
-    api = SmartsheetApi(config.token, config.api_base, config.timeout, config.retry_budget)
+    api = SmartsheetApi.configured(config)
 
     def history(sheet_id: str, row_id: int, column_id: int) -> list[CellEdit]:
         """The cell's edits; none for a row deleted since the snapshot (404)."""
@@ -157,18 +162,19 @@ def _attributed(
             if entry.get("modifiedAt")
         ]
 
+    between = (diff.old.time, diff.new.time)
     try:
-        done = attribute(events, settings, cell_ids, history, (diff.old.time, diff.new.time))
+        events, done = attribute(events, settings, cell_ids, history, between)
     finally:
         api.close()
-    if done[1].problem:
+    if done.problem:
         log.warning(
             "cell attribution stopped after %d of %d cells: %s",
-            done[1].asked,
-            done[1].candidates,
-            done[1].problem,
+            done.asked,
+            done.candidates,
+            done.problem,
         )
-    return done
+    return events, done
 
 
 def trend(store: Store, tip: str, count: int, money_columns: tuple[str, ...]) -> list[TrendPoint]:

@@ -15,12 +15,11 @@ from pathlib import Path
 
 from auditor.audit.model import SEVERITIES, Violation
 from auditor.audit.settings import Settings
-from auditor.commands.report import build_report, publish_report, report_name
+from auditor.commands.report import build_report, publish_report, write_to
 from auditor.commands.snapshot import SnapshotResult, read_smartsheet, snapshot_with
 from auditor.config import Config
 from auditor.errors import GitError, UsageError
 from auditor.outputs.audit_sheet import Published
-from auditor.outputs.excel import write_report
 from auditor.outputs.markdown import diff_markdown
 from auditor.outputs.report import Report
 from auditor.smartsheet_client import SmartsheetApi
@@ -62,7 +61,7 @@ def run_job(
 ) -> RunResult:
     if not config.sheets:
         raise UsageError("no sheet to snapshot: set SOURCE_SHEET_ID (comma-separated ids)")
-    api = SmartsheetApi(config.token, config.api_base, config.timeout, config.retry_budget)
+    api = SmartsheetApi.configured(config)
     try:
         sheets, skipped = read_smartsheet(store, api, list(config.sheets), config)
     finally:
@@ -86,7 +85,7 @@ def run_job(
         """Written when the snapshot changed, with `--force`, or when publishing finds an
         earlier run's attachment missing."""
         if result.path is None:
-            result.path = write_report(out / report_name(report.diff), report)
+            result.path = write_to(out, report)
         return result.path
 
     if result.snapshot.commit is not None or force:

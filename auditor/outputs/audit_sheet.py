@@ -123,8 +123,8 @@ def publish(
     api: SmartsheetApi,
     sheet_id: str,
     rows: Sequence[AuditRow],
-    report_file: Callable[[], Path] | None = None,
-    report_name: str | None = None,
+    report_file: Callable[[], Path],
+    report_name: str,
 ) -> Published:
     """Post the rows the sheet lacks, then attach the report unless a file of that name is
     already there. `report_file` is called only when the attachment is missing."""
@@ -151,12 +151,9 @@ def publish(
         result.rows_on_sheet = on_sheet
 
     _until_done(api, what, post_missing)
-    if report_file is not None and report_name is not None:
-
-        def attach() -> None:
-            result.attached = _attach(api, sheet_id, what, report_name, report_file)
-
-        _until_done(api, what, attach)
+    result.attached = _until_done(
+        api, what, lambda: _attach(api, sheet_id, what, report_name, report_file)
+    )
     return result
 
 
