@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from auditor.diff.compute import diff_sheet
+from auditor.diff.compute import diff_sheet, differing
 from auditor.diff.index import CHANGES_FOLDER, ROWS_SUFFIX, parse_changes
 from auditor.diff.model import Diff, SheetDiff, Side
 from auditor.errors import UsageError
@@ -197,14 +197,9 @@ def _version(
 
 def _changed_columns(old: Row, new: Row, ignored: frozenset[str]) -> list[str]:
     """For commits without a change record: the columns whose value or formula differ."""
-    before, after = data_of(old, ignored), data_of(new, ignored)
-    was, now = old.get("_formulas", {}), new.get("_formulas", {})
-    return [
-        title
-        for title in dict.fromkeys([*before, *after, *was, *now])
-        if title not in ignored
-        and (before.get(title) != after.get(title) or was.get(title) != now.get(title))
-    ]
+    values = differing(data_of(old, ignored), data_of(new, ignored))
+    formulas = differing(old.get("_formulas", {}), new.get("_formulas", {}))
+    return sorted({*values, *(title for title in formulas if title not in ignored)})
 
 
 def _row_in(rows_file: bytes | None, key: str) -> Row | None:

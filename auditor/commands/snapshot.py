@@ -26,7 +26,6 @@ from auditor.diff.index import (
     ROWS_SUFFIX,
     changed_rows_file,
     changes_file,
-    parse_changes,
 )
 from auditor.diff.model import SheetDiff
 from auditor.errors import GitError, UsageError
@@ -241,7 +240,7 @@ def _commit(
         sheet_id = diff.sheet_id
         if sheet_id in changed and sheet_id in old_trees:
             record = changes_file(diff, old_trees[sheet_id], folders[sheet_id])
-            rows = changed_rows_file(diff, parse_changes(record))
+            rows = changed_rows_file(diff)
             indexed[f"{sheet_id}.json"] = (BLOB_MODE, store.write_blob(record))
             indexed[f"{sheet_id}{ROWS_SUFFIX}"] = (BLOB_MODE, store.write_blob(rows))
     if indexed:

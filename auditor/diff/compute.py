@@ -121,7 +121,7 @@ def _column_order(
     return order
 
 
-def _differing(old: Row, new: Row) -> list[str]:
+def differing(old: Row, new: Row) -> list[str]:
     """Titles whose values differ in type or value (True == 1 in Python, not here)."""
     titles = old.keys() | new.keys()
     return [
@@ -144,7 +144,7 @@ def _cell_changes(
     for key in keys:
         old = data_of(old_rows[key], ignored)
         new = data_of(new_rows[key], ignored)
-        for title in _differing(old, new):
+        for title in differing(old, new):
             if title in old:
                 old_cells[key, title] = old[title]
             if title in new:

@@ -38,9 +38,9 @@ class ChangeIndex:
         return list(dict.fromkeys(self.cells.get(key, []) + self.formulas.get(key, [])))
 
 
-def changed_rows_file(diff: SheetDiff, index: ChangeIndex) -> bytes:
+def changed_rows_file(diff: SheetDiff) -> bytes:
     """The added and changed rows, metadata included, in the lines of `rows.json`."""
-    touched = index.added | index.cells.keys() | index.formulas.keys()
+    touched = {c.key for c in (*diff.rows_added, *diff.cells_changed, *diff.formulas_changed)}
     return rows_json({key: diff.new_rows[key] for key in touched if key in diff.new_rows})
 
 
