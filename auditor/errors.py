@@ -23,3 +23,8 @@ class GitError(AuditorError):
     """The snapshots repository could not be read or written."""
 
     exit_code = 4
+
+
+class DamagedSnapshot(GitError):
+    """A file on the snapshots branch is not what auditor writes: cut, hand-edited, or
+    from a newer layout. Reading on would give a wrong history, so nothing does."""

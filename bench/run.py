@@ -138,8 +138,8 @@ def bench_diff(work: Path) -> None:
             ["git", "show", "snapshots:snapshots/4583173393803140/rows.json"], cwd=repo
         )
     )
-    old = {key: data_of(row) for key, row in old.items()}
-    new = {key: data_of(row) for key, row in new.items()}
+    old = {key: row["cells"] for key, row in old.items()}
+    new = {key: row["cells"] for key, row in new.items()}
     plain = best(lambda: DeepDiff(old, new), runs=1)
     record(
         "auditor diff --format json, 1% churn (whole process)",
@@ -275,7 +275,7 @@ def bench_trend(store: Store) -> None:
         for commit in store.first_parents(store.tip(), 100):
             for tree in store.sheet_trees(commit.sha).values():
                 rows = canonical.parse_rows(store.read(tree, canonical.ROWS_FILE))
-                sum(row.get("Units Total Price", 0) for row in rows.values())
+                sum(row.cells.get("Units Total Price", 0) for row in rows.values())
 
     plain = best(naive, runs=1)
     record(

@@ -7,6 +7,9 @@ import os
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from auditor.snapshot.model import Row
 
 AUTHOR = ("auditor", "auditor@users.noreply.github.com")
 GIT_ENV = {
@@ -27,6 +30,16 @@ def git(cwd: Path, *args: str) -> str:
         env={**os.environ, **GIT_ENV},
     )
     return result.stdout.strip()
+
+
+def as_rows(rows: dict[str, dict[str, Any]]) -> dict[str, Row]:
+    """Rows written compactly, as layout 1 stored them: cells, with the row's metadata
+    under `_id`, `_parent`, `_modified_at`, `_modified_by` and `_formulas`."""
+    return {key: as_row(row) for key, row in rows.items()}
+
+
+def as_row(row: dict[str, Any]) -> Row:
+    return Row.from_json(dict(row), layout=1)
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
@@ -110,23 +123,25 @@ def typed_sheet() -> dict:
     return data
 
 
-TYPED_ROW = {
-    "Text": "hello",
-    "Number": 12,
-    "Date": "2026-11-20",
-    "Stamp": "2026-11-20T14:30:00Z",
-    "Abstract": "2026-11-26T00:00:00Z",
-    "Done": True,
-    "Pick": 3,
-    "Multi": ["a", "b"],
-    "Contact": "kim@example.com",
-    "Contacts": ["kim@example.com", "lee@example.com"],
-    "Duration": "4d 6h",
-    "Price": 1234.5,
-    "Legacy multi": ["x", "y", "z"],
-    "_id": 9,
-    "_parent": 8,
-    "_modified_at": "2026-11-20T10:00:00Z",
-    "_modified_by": "kim@example.com",
-    "_formulas": {"Number": "=SUM([Price]@row)"},
-}
+TYPED_ROW = as_row(
+    {
+        "Text": "hello",
+        "Number": 12,
+        "Date": "2026-11-20",
+        "Stamp": "2026-11-20T14:30:00Z",
+        "Abstract": "2026-11-26T00:00:00Z",
+        "Done": True,
+        "Pick": 3,
+        "Multi": ["a", "b"],
+        "Contact": "kim@example.com",
+        "Contacts": ["kim@example.com", "lee@example.com"],
+        "Duration": "4d 6h",
+        "Price": 1234.5,
+        "Legacy multi": ["x", "y", "z"],
+        "_id": 9,
+        "_parent": 8,
+        "_modified_at": "2026-11-20T10:00:00Z",
+        "_modified_by": "kim@example.com",
+        "_formulas": {"Number": "=SUM([Price]@row)"},
+    }
+)

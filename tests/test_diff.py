@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from auditor.diff.compute import diff_sheet
 from auditor.diff.model import CellChange, SheetDiff
-from auditor.snapshot.canonical import SheetFiles, data_of, rows_json
+from auditor.snapshot.canonical import SheetFiles, rows_json
+from auditor.snapshot.model import LAYOUT
+from tests.helpers import as_rows
 
 
 def files(rows: dict, columns: list[tuple[str, int | None]] | None = None, **extra) -> SheetFiles:
@@ -21,7 +23,8 @@ def files(rows: dict, columns: list[tuple[str, int | None]] | None = None, **ext
         column = {"index": index, "title": title, **({"id": column_id} if column_id else {})}
         column.update(extra.get(title, {}))
         meta_columns.append(column)
-    return SheetFiles({"id": "s", "name": "Billing", "columns": meta_columns}, rows_json(rows))
+    meta = {"id": "s", "name": "Billing", "columns": meta_columns, "layout": LAYOUT}
+    return SheetFiles(meta, rows_json(as_rows(rows)))
 
 
 def test_cells_rows_and_order():
@@ -158,7 +161,7 @@ def pair(draw):
 def apply(old: dict, diff: SheetDiff) -> dict:
     renames = dict(diff.columns_renamed)
     rows = {
-        key: {renames.get(title, title): value for title, value in data_of(row).items()}
+        key: {renames.get(title, title): value for title, value in row.items()}
         for key, row in old.items()
     }
     for change in diff.rows_removed:
@@ -179,7 +182,7 @@ def test_applying_the_reported_changes_to_a_gives_b(case):
     old_columns, old, new_columns, new = case
     diff = diff_sheet("s", files(old, old_columns), files(new, new_columns))
     assert orjson.dumps(apply(old, diff), option=orjson.OPT_SORT_KEYS) == orjson.dumps(
-        {key: data_of(row) for key, row in new.items()}, option=orjson.OPT_SORT_KEYS
+        new, option=orjson.OPT_SORT_KEYS
     )
     titles = [
         renames if (renames := dict(diff.columns_renamed).get(t)) else t for t, _ in old_columns

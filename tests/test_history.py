@@ -13,7 +13,7 @@ import pytest
 from auditor.commands.history import row_history
 from auditor.commands.snapshot import take_snapshot
 from auditor.snapshot.model import Column, Sheet
-from tests.helpers import AUTHOR, GIT_ENV, git
+from tests.helpers import AUTHOR, GIT_ENV, as_rows, git
 
 COLUMNS = [Column("WR", 0, id=1), Column("Quantity", 1, id=2), Column("Foreman", 2, id=3)]
 T0 = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
@@ -42,7 +42,7 @@ def commits(store) -> list[str]:
     for n, rows in enumerate(STATES):
         result = take_snapshot(
             store,
-            [Sheet("billing", "Billing", COLUMNS, {k: dict(v) for k, v in rows.items()})],
+            [Sheet("billing", "Billing", COLUMNS, as_rows(rows))],
             author=AUTHOR,
             fetched_at=T0 + dt.timedelta(hours=2 * n),
         )
@@ -52,7 +52,7 @@ def commits(store) -> list[str]:
 
 def summary(history) -> list[tuple]:
     return [
-        (v.change, v.columns, v.row.get("Quantity"), v.row.get("_modified_by"))
+        (v.change, v.columns, v.row.cells.get("Quantity"), v.row.modified_by)
         for v in history.versions
     ]
 
@@ -75,7 +75,7 @@ def test_a_rows_whole_history_deleted_and_re_added(store, commits):
 
 def test_a_cells_history_lists_exactly_the_snapshots_where_it_changed(store, commits):
     history = row_history(store, "1", column="Quantity")
-    assert [(v.commit, v.change, v.row.get("Quantity")) for v in history.versions] == [
+    assert [(v.commit, v.change, v.row.cells.get("Quantity")) for v in history.versions] == [
         (commits[0], "added", 2),
         (commits[1], "changed", 3),
         (commits[4], "removed", 3),

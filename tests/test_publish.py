@@ -19,6 +19,7 @@ from auditor.snapshot.model import Column, Sheet
 from demo.billing import COLUMNS as BILLING_COLUMNS
 from emulator.server import PALETTE
 from tests.conftest import TOKEN
+from tests.helpers import as_rows
 from tests.test_rules import line
 
 AUDIT_SHEET = 77
@@ -27,7 +28,7 @@ WEEK_OPEN = "2026-11-20"
 
 def billing(rows: dict) -> Sheet:
     columns = [Column(title, n, id=n + 1) for n, (title, _) in enumerate(BILLING_COLUMNS)]
-    return Sheet("s", "Billing 2026", columns, rows)
+    return Sheet("s", "Billing 2026", columns, as_rows(rows))
 
 
 def snap(store, rows: dict, when: str) -> str:

@@ -15,7 +15,7 @@ from auditor.commands.snapshot import take_snapshot
 from auditor.config import Config
 from auditor.snapshot.model import Column, Sheet
 from demo.billing import COLUMNS
-from tests.helpers import AUTHOR, git
+from tests.helpers import AUTHOR, as_rows, git
 from tests.test_rules import line
 
 SHEETS = [
@@ -40,7 +40,7 @@ def billing(rows: dict, renamed: bool = False) -> Sheet:
             k: {("Crew lead" if c == "Foreman" else c): v for c, v in r.items()}
             for k, r in rows.items()
         }
-    return Sheet("s", "Billing =2026", columns, {key: dict(row) for key, row in rows.items()})
+    return Sheet("s", "Billing =2026", columns, as_rows(rows))
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from auditor.config import Config
 from auditor.snapshot.model import Column, Sheet
 from auditor.store.message import sheet_records
 from demo.billing import COLUMNS
-from tests.helpers import AUTHOR
+from tests.helpers import AUTHOR, as_rows
 
 WEEK = "Weekly Reference Logged Date"
 NOW = dt.datetime(2026, 11, 16, 12, 0, tzinfo=dt.UTC)
@@ -41,6 +41,7 @@ def line(n: int, **values) -> dict:
 
 def found(rows: dict, settings=None, meta=META, baseline=None) -> set[tuple]:
     settings = settings or load_settings(Config())
+    rows = as_rows(rows)
     snapshot = Snapshot("s", meta, rows, NOW)
     return {
         (v.rule, v.key, v.column)
@@ -61,7 +62,7 @@ def test_missing_required():
 
 
 def test_duplicate_line_gives_each_row_of_the_group_and_names_the_others():
-    rows = {**CLEAN, "9": line(1, _id=9)}
+    rows = as_rows({**CLEAN, "9": line(1, _id=9)})
     settings = load_settings(Config())
     snapshot = Snapshot("s", META, rows, NOW)
     duplicates = [
@@ -135,7 +136,7 @@ def test_parent_rows_are_skipped():
 
 def billing(rows: dict) -> Sheet:
     columns = [Column(title, n, id=n + 1) for n, (title, _) in enumerate(COLUMNS)]
-    return Sheet("s", "Billing", columns, {key: dict(row) for key, row in rows.items()})
+    return Sheet("s", "Billing", columns, as_rows(rows))
 
 
 @pytest.fixture

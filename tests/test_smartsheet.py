@@ -67,7 +67,7 @@ def test_snapshot_then_skip_on_unchanged_version(repo, cli, api_env, emulator, s
     edited = snapshot(cli, api_env)
     assert "Billing 2026 (v2): +0 rows, -0 rows, 1 cell" in edited.stdout
     rows = orjson.loads(git(repo, "show", f"snapshots:snapshots/{SHEET}/rows.json"))
-    assert rows[str(sample["rows"][1]["id"])]["_modified_by"] == "kim@example.com"
+    assert rows[str(sample["rows"][1]["id"])]["modified_by"] == "kim@example.com"
 
 
 def test_large_sheets_are_read_page_by_page(emulator, store, monkeypatch):

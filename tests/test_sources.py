@@ -24,14 +24,14 @@ def test_csv_rows_are_keyed_and_normalized(tmp_path):
     )
     sheet = read_file(path, key_columns=["Work Request #", "CU"], money_columns=MONEY)
     assert sheet.sheet_id == "billing"
-    assert sheet.rows['["WR-1","XA-8"]'] == {
+    assert sheet.rows['["WR-1","XA-8"]'].cells == {
         "Work Request #": "WR-1",
         "CU": "XA-8",
         "Quantity": 2,
         "Units Total Price": 425.5,
         "Weekly Reference Logged Date": "2026-11-20",
     }
-    assert "Weekly Reference Logged Date" not in sheet.rows['["WR-2","XA-8"]']
+    assert "Weekly Reference Logged Date" not in sheet.rows['["WR-2","XA-8"]'].cells
 
 
 def test_xlsx_and_csv_of_the_same_data_snapshot_to_the_same_rows(tmp_path):
@@ -94,15 +94,21 @@ def test_saved_smartsheet_response_is_keyed_by_row_id(tmp_path):
     sheet = read_file(path, money_columns=MONEY)
     first = data["rows"][0]
     row = sheet.rows[str(first["id"])]
-    assert row["_id"] == first["id"]
-    assert row["_modified_by"] == "billing@example.com"
+    assert row.id == first["id"]
+    assert row.modified_by == "billing@example.com"
     assert set(sheet.rows) == {str(r["id"]) for r in data["rows"]}
     assert sheet.columns[0].id == data["columns"][0]["id"]
 
 
-def test_the_official_example_sheet_deserializes():
-    reference = Path(__file__).parents[2] / "shared" / "reference" / "smartsheet_example_sheet.json"
-    sheet = sheet_from_api(orjson.loads(reference.read_bytes()))
+DOCS = Path(__file__).parent / "data" / "smartsheet_docs"
+
+
+def test_the_official_example_sheet_is_a_page_and_its_columns_deserialize():
+    example = orjson.loads((DOCS / "get_sheet.json").read_bytes())
+    with pytest.raises(SourceError, match="holds 0 of the sheet's 240 rows"):
+        sheet_from_api(example)
+    del example["totalRowCount"]
+    sheet = sheet_from_api(example)
     assert sheet.name == "sheet 1"
     assert [c.type for c in sheet.columns] == ["TEXT_NUMBER", "MULTI_PICKLIST"]
 

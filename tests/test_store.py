@@ -84,8 +84,8 @@ def test_commit_has_the_contract_files_author_time_and_trailers(repo, store, tmp
     files = git(repo, "ls-tree", "-r", "--name-only", result.commit).split()
     assert files == [
         "README.md",
-        "changes/billing.json",
-        "changes/billing.rows.json",
+        "changes/billing/record.json",
+        "changes/billing/rows.json",
         "snapshots/billing/rows.json",
         "snapshots/billing/sheet.json",
         "snapshots/billing/summary.json",
@@ -96,13 +96,13 @@ def test_commit_has_the_contract_files_author_time_and_trailers(repo, store, tmp
     message = git(repo, "log", "-1", "--format=%B", result.commit)
     assert message.splitlines()[0] == "billing: +1 row, -1 row, 1 cell"
     assert "row W1 Quantity: 1 -> 3" in message
-    changes = orjson.loads(git(repo, "show", f"{result.commit}:changes/billing.json"))
+    changes = orjson.loads(git(repo, "show", f"{result.commit}:changes/billing/record.json"))
     assert (changes["added"], changes["removed"], changes["cells"]) == (
         ["W3"],
         ["W2"],
         {"W1": ["Quantity"]},
     )
-    changed_rows = git(repo, "show", f"{result.commit}:changes/billing.rows.json")
+    changed_rows = git(repo, "show", f"{result.commit}:changes/billing/rows.json")
     assert changed_rows.splitlines()[1].startswith('"W1":{') and '"W3":{' in changed_rows
     assert '"W2"' not in changed_rows
     assert "Fetched-At: 2026-11-20T12:00:00Z" in message

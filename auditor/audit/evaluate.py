@@ -86,11 +86,7 @@ class History:
         lines = files.lines
         fresh = [line for line in lines if line not in known]
         # rows.json lists rows in line order, so the parsed rows pair with their lines.
-        parsed = (
-            canonical.parse_rows(files.rows)
-            if len(fresh) == len(lines)
-            else (canonical.parse_lines(fresh))
-        )
+        parsed = files.parse(fresh)
         for line, pair in zip(fresh, parsed.items(), strict=True):
             known[line] = pair
         return dict(known[line] for line in lines)

@@ -32,7 +32,7 @@ def events_of(diff: SheetDiff, settings: Settings) -> list[Event]:
         impact: Decimal | None,
         row: Row | None,
     ) -> None:
-        row = row or {}
+        cells = row.cells if row else {}
         events.append(
             Event(
                 sheet_id=diff.sheet_id,
@@ -44,10 +44,10 @@ def events_of(diff: SheetDiff, settings: Settings) -> list[Event]:
                 delta=_delta(old, new),
                 money_impact=impact,
                 severity=settings.money_severity(impact),
-                work_request=row.get(settings.config.work_request_column),
-                week_ending=week_of(row, settings),
-                modified_by=row.get("_modified_by"),
-                modified_at=row.get("_modified_at"),
+                work_request=cells.get(settings.config.work_request_column),
+                week_ending=week_of(cells, settings),
+                modified_by=row.modified_by if row else None,
+                modified_at=row.modified_at if row else None,
             )
         )
 
@@ -65,7 +65,7 @@ def events_of(diff: SheetDiff, settings: Settings) -> list[Event]:
             None,
             change.row,
             _sum(change.row, money),
-            diff.new_rows.get(change.key, change.row),
+            diff.new_rows[change.key],
         )
     for change in diff.rows_removed:
         removed = _sum(change.row, money)
@@ -76,7 +76,7 @@ def events_of(diff: SheetDiff, settings: Settings) -> list[Event]:
             change.row,
             None,
             -removed if removed is not None else None,
-            diff.old_rows.get(change.key, change.row),
+            diff.old_rows[change.key],
         )
     for cell in diff.cells_changed:
         impact = _delta(cell.old, cell.new, empty_is_zero=True) if cell.column in money else None
@@ -110,8 +110,8 @@ def _delta(old: Any, new: Any, empty_is_zero: bool = False) -> Decimal | None:
     return after - before
 
 
-def _sum(row: Row, money: set[str]) -> Decimal | None:
-    amounts = [to_decimal(row[column]) for column in money if column in row]
+def _sum(cells: dict[str, Any], money: set[str]) -> Decimal | None:
+    amounts = [to_decimal(cells[column]) for column in money if column in cells]
     known = [amount for amount in amounts if amount is not None]
     return sum(known, Decimal(0)) if known else None
 

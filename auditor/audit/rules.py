@@ -48,6 +48,8 @@ class Snapshot:
 Baseline = Callable[[dt.datetime], dict[str, Row] | None]
 """Given a week's close time, the rows of that week's billed baseline snapshot."""
 
+Cells = dict[str, Any]
+
 Check = tuple[str, str | None, str, str]
 """(rule, column, severity, message) of a violation found in one row alone."""
 
@@ -150,7 +152,7 @@ def evaluate(
 
 def _facts(row: Row, required: tuple[str, ...], settings: Settings) -> Facts:
     config = settings.config
-    get = row.get
+    get = row.cells.get
     line = (
         get(config.work_request_column),
         get(config.cu_column),
@@ -171,7 +173,7 @@ def _facts(row: Row, required: tuple[str, ...], settings: Settings) -> Facts:
     return Facts(
         row,
         required,
-        _row_checks(row, required, settings),
+        _row_checks(row.cells, required, settings),
         _day(week) if week.__class__ is str else None,
         line,
         latest,
@@ -182,7 +184,7 @@ def _ahead(
     snapshot: Snapshot, key: str, row: Row, horizon: str, settings: Settings
 ) -> Iterator[Violation]:
     for column in settings.config.date_columns:
-        value = row.get(column)
+        value = row.cells.get(column)
         if value.__class__ is str and value > horizon and _day(value) is not None:
             yield _v(
                 snapshot,
@@ -204,8 +206,8 @@ def _day(value: str) -> dt.date | None:
         return None
 
 
-def week_of(row: Row, settings: Settings) -> dt.date | None:
-    value = row.get(settings.config.week_column)
+def week_of(cells: Cells, settings: Settings) -> dt.date | None:
+    value = cells.get(settings.config.week_column)
     return _day(value) if value.__class__ is str else None
 
 
@@ -219,21 +221,21 @@ def _v(snapshot: Snapshot, rule: str, key: str, column: str | None, severity: st
     return Violation(snapshot.sheet_id, rule, key, column, severity, message)
 
 
-def _row_checks(row: Row, required: tuple[str, ...], settings: Settings) -> list[Check]:
+def _row_checks(cells: Cells, required: tuple[str, ...], settings: Settings) -> list[Check]:
     """missing-required, invalid-date (not a date), negative-amount and price-mismatch."""
     config = settings.config
     checks: list[Check] = []
-    if not settings.rates and _plainly_clean(row, required, config):
+    if not settings.rates and _plainly_clean(cells, required, config):
         return checks
     for column in required:
-        if column not in row:
+        if column not in cells:
             checks.append(("missing-required", column, "low", f"{column} is empty"))
     for column in config.date_columns:
-        value = row.get(column)
+        value = cells.get(column)
         if value is not None and (value.__class__ is not str or _day(value) is None):
             checks.append(("invalid-date", column, "medium", f"{column} {value!r} is not a date"))
     for column in config.amount_columns:
-        value = row.get(column)
+        value = cells.get(column)
         if value is None or (value.__class__ in (int, float) and value >= 0):
             continue
         if value.__class__ is str and "-" not in value and "(" not in value:
@@ -245,22 +247,22 @@ def _row_checks(row: Row, required: tuple[str, ...], settings: Settings) -> list
                 ("negative-amount", column, worst("medium", money), f"{column} is {amount}")
             )
     if settings.rates:
-        checks.extend(_price_check(row, settings))
+        checks.extend(_price_check(cells, settings))
     return checks
 
 
-def _plainly_clean(row: Row, required: tuple[str, ...], config: Any) -> bool:
+def _plainly_clean(cells: Cells, required: tuple[str, ...], config: Any) -> bool:
     """The common case, checked fast: required cells present, dates are dates, amounts are
     non-negative numbers."""
     for column in required:
-        if column not in row:
+        if column not in cells:
             return False
     for column in config.date_columns:
-        value = row.get(column)
+        value = cells.get(column)
         if value is not None and (value.__class__ is not str or _day(value) is None):
             return False
     for column in config.amount_columns:
-        value = row.get(column)
+        value = cells.get(column)
         if value is None or (value.__class__ in (int, float) and value >= 0):
             continue
         if value.__class__ is not str or "-" in value or "(" in value:
@@ -268,11 +270,11 @@ def _plainly_clean(row: Row, required: tuple[str, ...], config: Any) -> bool:
     return True
 
 
-def _price_check(row: Row, settings: Settings) -> Iterator[Check]:
+def _price_check(cells: Cells, settings: Settings) -> Iterator[Check]:
     config = settings.config
-    unit = settings.rates.get(str(row.get(config.cu_column, "")))
-    quantity = to_decimal(row.get(config.quantity_column))
-    price = to_decimal(row.get(config.price_column))
+    unit = settings.rates.get(str(cells.get(config.cu_column, "")))
+    quantity = to_decimal(cells.get(config.quantity_column))
+    price = to_decimal(cells.get(config.price_column))
     if unit is None or quantity is None or price is None:
         return
     expected = quantity * unit
@@ -294,7 +296,7 @@ def _duplicate_line(
     for keys in sheet.duplicates:
         for key in keys:
             others = ", ".join(other for other in keys if other != key)
-            price = to_decimal(sheet.rows[key].get(price_column))
+            price = to_decimal(sheet.rows[key].cells.get(price_column))
             yield _v(
                 snapshot,
                 "duplicate-line",
@@ -311,11 +313,11 @@ def _formula_overwritten(snapshot: Snapshot, rows: dict[str, Row]) -> Iterator[V
     }
     with_formula: dict[str, int] = defaultdict(int)
     for row in rows.values():
-        for column in row.get("_formulas", ()):
+        for column in row.formulas:
             with_formula[column] += 1
     for column in column_formulas | set(with_formula):
         by_column = column in column_formulas
-        filled = sum(1 for row in rows.values() if column in row)
+        filled = sum(1 for row in rows.values() if column in row.cells)
         others = filled - 1
         if not by_column and not (others and with_formula[column] / others >= FORMULA_SHARE):
             continue
@@ -325,14 +327,14 @@ def _formula_overwritten(snapshot: Snapshot, rows: dict[str, Row]) -> Iterator[V
             else f"{with_formula[column]} of {others} other cells hold formulas"
         )
         for key, row in rows.items():
-            if column in row and column not in row.get("_formulas", ()):
+            if column in row.cells and column not in row.formulas:
                 yield _v(
                     snapshot,
                     "formula-overwritten",
                     key,
                     column,
                     "medium",
-                    f"constant {row[column]!r} in {column}, where {why}",
+                    f"constant {row.cells[column]!r} in {column}, where {why}",
                 )
 
 
@@ -384,7 +386,7 @@ def _week_edits(
         if before is row:
             continue
         if before is None:
-            price = to_decimal(row.get(config.price_column))
+            price = to_decimal(row.cells.get(config.price_column))
             yield _v(
                 snapshot,
                 "closed-period-edit",
@@ -396,7 +398,7 @@ def _week_edits(
             continue
         impact = None
         for column in config.tracked_columns:
-            old, new = before.get(column), row.get(column)
+            old, new = before.cells.get(column), row.cells.get(column)
             if old != new or type(old) is not type(new):
                 impact = impact if impact is not None else _impact(before, row, config.price_column)
                 yield _v(
@@ -405,8 +407,7 @@ def _week_edits(
                     key,
                     column,
                     worst("medium", settings.money_severity(impact)),
-                    f"{column} is {row.get(column)!r}, billed as {before.get(column)!r} "
-                    f"in the closed week ending {week}",
+                    f"{column} is {new!r}, billed as {old!r} in the closed week ending {week}",
                 )
 
 
@@ -426,7 +427,7 @@ def _removed(
             or (now is not None and now.week == before.week)
         ):
             continue
-        price = to_decimal(before.row.get(config.price_column))
+        price = to_decimal(before.row.cells.get(config.price_column))
         if now is None:
             message = f"row billed in the closed week ending {before.week} was removed"
             column = None
@@ -444,7 +445,7 @@ def _removed(
 
 
 def _impact(before: Row, after: Row, column: str) -> Decimal | None:
-    old, new = to_decimal(before.get(column)), to_decimal(after.get(column))
+    old, new = to_decimal(before.cells.get(column)), to_decimal(after.cells.get(column))
     if old is None or new is None:
         return new if old is None else -old if new is None else None
     return new - old
@@ -452,10 +453,10 @@ def _impact(before: Row, after: Row, column: str) -> Decimal | None:
 
 def _without_parents(rows: dict[str, Row]) -> dict[str, Row]:
     """Rules skip parent rows (rows that have children) of hierarchical sheets."""
-    parents = {row["_parent"] for row in rows.values() if "_parent" in row}
+    parents = {row.parent for row in rows.values() if row.parent is not None}
     if not parents:
         return rows
-    return {key: row for key, row in rows.items() if row.get("_id") not in parents}
+    return {key: row for key, row in rows.items() if row.id not in parents}
 
 
 def _hashable(value: Any) -> Any:

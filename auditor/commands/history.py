@@ -9,12 +9,12 @@ from typing import Any
 import orjson
 
 from auditor.diff.compute import diff_sheet, differing
-from auditor.diff.index import CHANGES_FOLDER, ROWS_SUFFIX, parse_changes
+from auditor.diff.index import ChangeIndex, RecordPaths, parse_changes, record_paths
 from auditor.diff.model import Diff, SheetDiff, Side
 from auditor.errors import UsageError
 from auditor.snapshot import canonical
 from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, data_of
-from auditor.snapshot.model import Row
+from auditor.snapshot.model import LAYOUT, Row
 from auditor.store.gitstore import SNAPSHOTS, Store
 from auditor.store.message import sheet_records
 from auditor.store.revisions import resolve
@@ -101,7 +101,7 @@ def show_snapshot(
     sheets = [
         SheetData(
             canonical.load(store.read(trees[sheet_id], SHEET_FILE)),
-            canonical.parse_rows(store.read(trees[sheet_id], ROWS_FILE)),
+            store.sheet_files(trees[sheet_id]).all_rows(),
         )
         for sheet_id in _selected(sorted(trees), sheet)
     ]
@@ -141,32 +141,46 @@ def row_history(
 
     Commits are found by comparing trees in git; in each, the small change record says
     whether the row changed, and the record's changed rows give its line, parsed alone.
-    Commits without records (a sheet's first snapshot, and snapshots taken before records
-    existed) are read from their whole rows file.
+    Commits without a record that belongs to them (a sheet's first snapshot, snapshots
+    taken before records existed, hand edits of the branch) are read from the whole rows
+    file.
     """
     tip = resolve(store, "HEAD")
     sheet_id = _only_sheet(store, tip, sheet)
-    rows_path = f"{SNAPSHOTS}/{sheet_id}/{ROWS_FILE}"
-    index_path = f"{CHANGES_FOLDER}/{sheet_id}.json"
-    index_rows_path = f"{CHANGES_FOLDER}/{sheet_id}{ROWS_SUFFIX}"
+    folder = f"{SNAPSHOTS}/{sheet_id}"
+    rows_path, sheet_path = f"{folder}/{ROWS_FILE}", f"{folder}/{SHEET_FILE}"
+    layouts = record_paths(sheet_id)
     start = resolve(store, since) if since else None
-    last = _row_in(store.read_path(start, rows_path), key) if start else None
+    tree = store.sheet_trees(start).get(sheet_id) if start else None
+    layout = _layout(store.read_path(start, sheet_path), sheet_path) if tree else LAYOUT
+    last = _row_in(store.read_path(start, rows_path), key, layout, rows_path) if tree else None
     versions = []
     ignored = frozenset(ignored_columns)
-    for commit in store.path_log(tip, [rows_path, index_path, index_rows_path], start):
-        blobs = commit.blobs
-        if blobs.get(index_path) and blobs.get(index_rows_path):
-            index = parse_changes(store.blob(blobs[index_path]))
+    paths = [folder, *(path for paths in layouts for path in (paths.record, paths.rows))]
+    for commit in store.path_log(tip, paths, start):
+        objects = commit.objects
+        if folder not in objects:
+            continue  # the sheet's data did not change here
+        previous, tree = tree, objects[folder]
+        if objects.get(sheet_path):
+            layout = _layout(store.blob(objects[sheet_path]), sheet_path)
+        record = _record(store, objects, layouts, previous, tree)
+        if record is not None:
+            index, rows_blob, rows_layout = record
             if not index.touches(key):
                 continue
             columns = index.columns(key)
-            row = None if key in index.removed else _row_in(store.blob(blobs[index_rows_path]), key)
-        elif rows_path in blobs:
-            blob = blobs[rows_path]
-            row = _row_in(store.blob(blob) if blob else None, key)
-            columns = _changed_columns(last, row, ignored) if last and row else []
+            row = (
+                None
+                if key in index.removed
+                else _row_in(store.blob(rows_blob), key, rows_layout, rows_path)
+            )
         else:
-            continue
+            if tree is not None and rows_path not in objects:
+                continue  # the rows file is as it was
+            blob = objects.get(rows_path)
+            row = _row_in(store.blob(blob) if blob else None, key, layout, rows_path)
+            columns = _changed_columns(last, row, ignored) if last and row else []
         version = _version(commit.sha, commit.time, last, row, columns, column)
         if version is not None:
             versions.append(version)
@@ -174,6 +188,29 @@ def row_history(
     if not versions and last is None:
         raise UsageError(f"row {key!r} is in no snapshot of sheet {sheet_id} on {store.branch!r}")
     return RowHistory(sheet_id, key, column, versions)
+
+
+def _record(
+    store: Store,
+    objects: dict[str, str | None],
+    layouts: list[RecordPaths],
+    old_tree: str | None,
+    new_tree: str | None,
+) -> tuple[ChangeIndex, str, int] | None:
+    """The commit's change record and its rows file, if it wrote one between exactly these
+    two folder trees; else None, and the caller reads the rows file itself."""
+    for paths in layouts:
+        record, rows = objects.get(paths.record), objects.get(paths.rows)
+        if record and rows:
+            index = parse_changes(store.blob(record), paths.record)
+            if (index.old_tree, index.new_tree) == (old_tree, new_tree):
+                return index, rows, paths.layout
+    return None
+
+
+def _layout(sheet_file: bytes | None, where: str) -> int:
+    meta = canonical.load(sheet_file, where) if sheet_file else {}
+    return canonical.SheetFiles(meta, b"", where=where).layout
 
 
 def _version(
@@ -198,11 +235,11 @@ def _version(
 def _changed_columns(old: Row, new: Row, ignored: frozenset[str]) -> list[str]:
     """For commits without a change record: the columns whose value or formula differ."""
     values = differing(data_of(old, ignored), data_of(new, ignored))
-    formulas = differing(old.get("_formulas", {}), new.get("_formulas", {}))
+    formulas = differing(old.formulas, new.formulas)
     return sorted({*values, *(title for title in formulas if title not in ignored)})
 
 
-def _row_in(rows_file: bytes | None, key: str) -> Row | None:
+def _row_in(rows_file: bytes | None, key: str, layout: int, where: str) -> Row | None:
     """The row's line of a rows file, found by its key and parsed alone."""
     if rows_file is None:
         return None
@@ -210,8 +247,9 @@ def _row_in(rows_file: bytes | None, key: str) -> Row | None:
     start = rows_file.find(needle)
     if start < 0:
         return None
-    start += len(needle)
-    return orjson.loads(rows_file[start : rows_file.index(b"\n", start)].rstrip(b","))
+    end = rows_file.find(b"\n", start + 1)
+    line = rows_file[start + 1 : end].rstrip(b",")
+    return canonical.parse_lines([line], layout, where).get(key)
 
 
 def _only_sheet(store: Store, tip: str, sheet: str | None) -> str:

@@ -135,7 +135,8 @@ def _attributed(
     rows = {sheet.sheet_id: sheet.new_rows for sheet in diff.sheets}
 
     def cell_ids(event: Event) -> tuple[int, int] | None:
-        row_id = rows.get(event.sheet_id, {}).get(event.key, {}).get("_id")
+        row = rows.get(event.sheet_id, {}).get(event.key)
+        row_id = row.id if row else None
         column_id = columns.get(event.sheet_id, {}).get(event.column or "")
         return (row_id, column_id) if row_id and column_id else None
 

@@ -22,8 +22,9 @@ from auditor.audit.settings import Settings
 from auditor.config import Config
 from auditor.diff.compute import diff_sheet
 from auditor.diff.index import (
+    CHANGED_ROWS_FILE,
     CHANGES_FOLDER,
-    ROWS_SUFFIX,
+    RECORD_FILE,
     changed_rows_file,
     changes_file,
 )
@@ -241,8 +242,11 @@ def _commit(
         if sheet_id in changed and sheet_id in old_trees:
             record = changes_file(diff, old_trees[sheet_id], folders[sheet_id])
             rows = changed_rows_file(diff)
-            indexed[f"{sheet_id}.json"] = (BLOB_MODE, store.write_blob(record))
-            indexed[f"{sheet_id}{ROWS_SUFFIX}"] = (BLOB_MODE, store.write_blob(rows))
+            files = {
+                RECORD_FILE: (BLOB_MODE, store.write_blob(record)),
+                CHANGED_ROWS_FILE: (BLOB_MODE, store.write_blob(rows)),
+            }
+            indexed[sheet_id] = (TREE_MODE, store.write_tree(files))
     if indexed:
         entries[CHANGES_FOLDER] = (TREE_MODE, store.write_tree(indexed))
     root = store.write_tree(entries)

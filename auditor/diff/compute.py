@@ -10,10 +10,11 @@ sees the cells that differ.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from auditor.diff.model import CellChange, RowChange, SheetDiff
-from auditor.snapshot.canonical import SheetFiles, data_of, parse_lines
+from auditor.snapshot.canonical import SheetFiles, data_of
 from auditor.snapshot.model import SYSTEM_CHANGE_COLUMNS, Row
 
 MISSING = object()
@@ -96,16 +97,21 @@ def _changed_rows(
     old_set = set(old_lines)
     new_set = set(new_lines)
     return (
-        parse_lines(line for line in old_lines if line not in new_set),
-        parse_lines(line for line in new_lines if line not in old_set),
+        old.parse(line for line in old_lines if line not in new_set) if old else {},
+        new.parse(line for line in new_lines if line not in old_set) if new else {},
     )
 
 
 def _rename(row: Row, renames: dict[str, str]) -> Row:
-    renamed = {renames.get(title, title): value for title, value in row.items()}
-    if "_formulas" in row:
-        renamed["_formulas"] = _rename(row["_formulas"], renames)
-    return renamed
+    return replace(
+        row,
+        cells=_renamed(row.cells, renames),
+        formulas=_renamed(row.formulas, renames),
+    )
+
+
+def _renamed(cells: dict[str, Any], renames: dict[str, str]) -> dict[str, Any]:
+    return {renames.get(title, title): value for title, value in cells.items()}
 
 
 def _column_order(
@@ -121,7 +127,7 @@ def _column_order(
     return order
 
 
-def differing(old: Row, new: Row) -> list[str]:
+def differing(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Titles whose values differ in type or value (True == 1 in Python, not here)."""
     titles = old.keys() | new.keys()
     return [
@@ -172,8 +178,8 @@ def _formula_changes(
 ) -> list[CellChange]:
     changes = []
     for key in keys:
-        old = old_rows[key].get("_formulas", {})
-        new = new_rows[key].get("_formulas", {})
+        old = old_rows[key].formulas
+        new = new_rows[key].formulas
         if old == new:
             continue
         for column in sorted(old.keys() | new.keys(), key=lambda title: order.get(title, 0.0)):

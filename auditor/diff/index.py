@@ -4,10 +4,14 @@
 rows files means reading every version of a 15 MB file (git's own `log -G` does the same:
 about 40 ms a version here), so each snapshot commit also records, against its parent,
 which rows were added and removed and which cells and formulas changed
-(`changes/<sheet_id>.json`, a few KB), and the added and changed rows as they now are
-(`changes/<sheet_id>.rows.json`, in the lines of `rows.json`). History reads the small
-records and, where they name the row, its line in the second file. The folder trees of
-both sides make every record distinct, so git lists each commit that changed the sheet.
+(`changes/<sheet_id>/record.json`, a few KB), and the added and changed rows as they now
+are (`changes/<sheet_id>/rows.json`, in the lines of `rows.json`). History reads the small
+records and, where they name the row, its line in the second file. A record names the
+folder trees it was made between, so a record that does not belong to its commit (a hand
+edit of the branch) is recognised and not trusted.
+
+Layout 1 kept the two files beside each other as `changes/<sheet_id>.json` and
+`changes/<sheet_id>.rows.json`, which a sheet folder named `x.rows` could collide with.
 """
 
 from __future__ import annotations
@@ -17,14 +21,40 @@ from dataclasses import dataclass, field
 import orjson
 
 from auditor.diff.model import SheetDiff
-from auditor.snapshot.canonical import rows_json
+from auditor.errors import DamagedSnapshot
+from auditor.snapshot.canonical import load, rows_json
+from auditor.snapshot.model import LAYOUT
 
 CHANGES_FOLDER = "changes"
-ROWS_SUFFIX = ".rows.json"
+RECORD_FILE = "record.json"
+CHANGED_ROWS_FILE = "rows.json"
+
+
+@dataclass(frozen=True)
+class RecordPaths:
+    record: str
+    rows: str
+    layout: int
+
+
+def record_paths(sheet_id: str) -> list[RecordPaths]:
+    """Where a sheet's change records are, in each layout, newest first."""
+    return [
+        RecordPaths(
+            f"{CHANGES_FOLDER}/{sheet_id}/{RECORD_FILE}",
+            f"{CHANGES_FOLDER}/{sheet_id}/{CHANGED_ROWS_FILE}",
+            LAYOUT,
+        ),
+        RecordPaths(
+            f"{CHANGES_FOLDER}/{sheet_id}.json", f"{CHANGES_FOLDER}/{sheet_id}.rows.json", 1
+        ),
+    ]
 
 
 @dataclass
 class ChangeIndex:
+    old_tree: str
+    new_tree: str
     added: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)
     cells: dict[str, list[str]] = field(default_factory=dict)
@@ -62,8 +92,16 @@ def changes_file(diff: SheetDiff, old_tree: str, new_tree: str) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_SORT_KEYS) + b"\n"
 
 
-def parse_changes(data: bytes) -> ChangeIndex:
-    document = orjson.loads(data)
-    return ChangeIndex(
-        set(document["added"]), set(document["removed"]), document["cells"], document["formulas"]
-    )
+def parse_changes(data: bytes, where: str) -> ChangeIndex:
+    document = load(data, where)
+    try:
+        return ChangeIndex(
+            document["from"],
+            document["to"],
+            set(document["added"]),
+            set(document["removed"]),
+            dict(document["cells"]),
+            dict(document["formulas"]),
+        )
+    except (KeyError, TypeError) as error:
+        raise DamagedSnapshot(f"{where}: not a change record ({error!r})") from None

@@ -9,7 +9,6 @@ import orjson
 from auditor.audit.model import Violations
 from auditor.commands.history import LogEntry, RowHistory, SheetData
 from auditor.diff.model import Diff, Side
-from auditor.snapshot.canonical import data_of
 from auditor.store.message import iso
 
 
@@ -84,7 +83,16 @@ def show_document(snapshot: Side, sheets: list[SheetData]) -> dict[str, Any]:
                 "sheet_id": sheet.meta["id"],
                 "name": sheet.meta["name"],
                 "columns": sheet.meta["columns"],
-                "rows": [{"key": key, "row": row} for key, row in sheet.rows.items()],
+                "rows": [
+                    {
+                        "key": key,
+                        "row": row.cells,
+                        "formulas": row.formulas,
+                        "modified_by": row.modified_by,
+                        "modified_at": row.modified_at,
+                    }
+                    for key, row in sheet.rows.items()
+                ],
             }
             for sheet in sheets
         ],
@@ -99,13 +107,13 @@ def history_document(history: RowHistory) -> dict[str, Any]:
             "time": iso(version.time),
             "change": version.change,
             "columns": version.columns,
-            "row": data_of(version.row),
-            "formulas": version.row.get("_formulas", {}),
-            "modified_by": version.row.get("_modified_by"),
-            "modified_at": version.row.get("_modified_at"),
+            "row": version.row.cells,
+            "formulas": version.row.formulas,
+            "modified_by": version.row.modified_by,
+            "modified_at": version.row.modified_at,
         }
         if history.column:
-            entry["value"] = version.row.get(history.column)
+            entry["value"] = version.row.cells.get(history.column)
         versions.append(entry)
     return {
         "sheet_id": history.sheet_id,

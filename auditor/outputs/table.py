@@ -11,7 +11,6 @@ from auditor.audit.model import Violations
 from auditor.commands.history import LogEntry, RowHistory, SheetData
 from auditor.diff.model import Diff
 from auditor.outputs.changes import count, entries, headline, shown, violation_entries
-from auditor.snapshot.canonical import data_of
 from auditor.store.message import iso, plural
 
 SEVERITY_STYLES = {"high": "bold red", "medium": "yellow"}
@@ -107,7 +106,7 @@ def print_snapshot(console: Console, sheets: list[SheetData], limit: int) -> Non
         )
         table = Table("row key", *titles)
         for key, row in islice(sheet.rows.items(), limit):
-            table.add_row(key, *(shown(row.get(title)) for title in titles))
+            table.add_row(key, *(shown(row.cells.get(title)) for title in titles))
         console.print(table)
         _more(console, len(sheet.rows), limit, "row")
 
@@ -121,16 +120,16 @@ def print_history(console: Console, history: RowHistory) -> None:
     )
     for version in history.versions:
         if history.column:
-            value = shown(version.row.get(history.column))
+            value = shown(version.row.cells.get(history.column))
         elif version.change == "changed":
-            value = ", ".join(f"{c}={shown(version.row.get(c))}" for c in version.columns)
+            value = ", ".join(f"{c}={shown(version.row.cells.get(c))}" for c in version.columns)
         else:
-            value = shown(data_of(version.row))
+            value = shown(version.row.cells)
         table.add_row(
             version.commit[:10],
             iso(version.time),
             version.change,
             value,
-            shown(version.row.get("_modified_by")),
+            shown(version.row.modified_by),
         )
     console.print(table)

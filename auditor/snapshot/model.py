@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-Row = dict[str, Any]
-"""Column title -> normalized value, plus metadata under keys that start with `_`."""
+LAYOUT = 2
+"""The layout of a snapshot folder's files, recorded in `sheet.json` as `layout`.
+
+1 (no `layout` field): a row was one object of cells with the tool's metadata among them
+under `_id`, `_parent`, `_modified_at`, `_modified_by` and `_formulas`, so a column titled
+`_id` could not be told from the row id. 2: a row's cells are an object of their own,
+beside the metadata, so every title a person can type is a column.
+"""
+
+LAYOUT_1_METADATA = {
+    "_id": "id",
+    "_parent": "parent",
+    "_modified_at": "modified_at",
+    "_modified_by": "modified_by",
+    "_formulas": "formulas",
+}
 
 SYSTEM_CHANGE_COLUMNS = frozenset({"MODIFIED_DATE", "MODIFIED_BY", "CREATED_DATE", "CREATED_BY"})
 
@@ -50,6 +64,51 @@ class Column:
         )
 
 
+@dataclass(slots=True)
+class Row:
+    """One row: its cells by column title (empty cells left out), its cells' formulas, and
+    what Smartsheet says of the row. `modified_by` is the row's last modifier, who may have
+    changed another cell than the one a change is about."""
+
+    cells: dict[str, Any]
+    formulas: dict[str, str] = field(default_factory=dict)
+    id: int | None = None
+    parent: int | None = None
+    modified_at: str | None = None
+    modified_by: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The row's object in `rows.json`: `cells` always, the rest where it has a value."""
+        data: dict[str, Any] = {"cells": self.cells}
+        if self.formulas:
+            data["formulas"] = self.formulas
+        for name in ("id", "parent", "modified_at", "modified_by"):
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], layout: int) -> Row:
+        if layout == 1:
+            return cls._from_layout_1(data)
+        return cls(
+            data["cells"],
+            data.get("formulas", {}),
+            data.get("id"),
+            data.get("parent"),
+            data.get("modified_at"),
+            data.get("modified_by"),
+        )
+
+    @classmethod
+    def _from_layout_1(cls, data: dict[str, Any]) -> Row:
+        """Layout 1 kept these five keys as metadata; any other key was a column."""
+        meta = {LAYOUT_1_METADATA[k]: v for k, v in data.items() if k in LAYOUT_1_METADATA}
+        cells = {k: v for k, v in data.items() if k not in LAYOUT_1_METADATA}
+        return cls(cells, **meta)
+
+
 @dataclass
 class Sheet:
     """One sheet as read: the folder `snapshots/<sheet_id>/` is made from it.
@@ -74,6 +133,7 @@ class Sheet:
             "name": self.name,
             "source": self.source,
             "key": list(self.key_columns) or "_id",
+            "layout": LAYOUT,
             "columns": [column.to_json() for column in self.columns],
         }
         if self.permalink:

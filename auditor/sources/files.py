@@ -130,8 +130,6 @@ def _titles(header: list[Any], where: str) -> list[str]:
     repeated = [title for title in titles if title in seen or seen.add(title)]
     if repeated:
         raise SourceError(f"{where}: column title {repeated[0]!r} appears twice in the header")
-    if any(title.startswith("_") for title in titles):
-        raise SourceError(f"{where}: column titles may not start with '_' (kept for metadata)")
     return titles
 
 
@@ -147,14 +145,14 @@ def _rows(
     for number, values in enumerate(table[1:], start=2):
         if len(values) > width and any(value not in ("", None) for value in values[width:]):
             raise SourceError(f"{where}: row {number} has more cells than the header")
-        row: Row = {}
+        cells: dict[str, Any] = {}
         for title, raw in zip(titles, values, strict=False):
             if raw != "" and raw is not None:
                 value = cell(raw)
                 if value is not None:
-                    row[title] = value
+                    cells[title] = value
         for title in money_titles:
-            if title in row:
-                row[title] = normalize.money(row[title])
-        if row:
-            yield number, row
+            if title in cells:
+                cells[title] = normalize.money(cells[title])
+        if cells:
+            yield number, Row(cells)

@@ -26,7 +26,7 @@ def key_rows(
     empty: list[int] = []
     duplicates: dict[str, list[int]] = {}
     for number, row in rows:
-        values = [row.get(column) for column in key_columns]
+        values = [row.cells.get(column) for column in key_columns]
         if any(value is None for value in values):
             empty.append(number)
             continue

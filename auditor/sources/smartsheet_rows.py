@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from auditor.errors import SourceError
 from auditor.snapshot import normalize
 from auditor.snapshot.model import Column, Row, Sheet
 from auditor.sources.keys import key_rows
@@ -29,21 +30,33 @@ def sheet_from_api(
     source: str = "smartsheet",
     where: str | None = None,
 ) -> Sheet:
-    columns = [Column.from_json(column) for column in data.get("columns", [])]
+    """The sheet in `data`, which must be a whole sheet as the API sends it: anything else
+    (an error body, a page of a sheet, another document) is refused, never read as a sheet
+    with fewer rows."""
+    where = where or f"sheet {sheet_id or '?'}"
+    _check_sheet(data, where)
+    columns = [Column.from_json(column) for column in data["columns"]]
     readers = _readers(columns, frozenset(money_columns))
-    numbered = [
-        (raw.get("rowNumber", position), _row(raw, readers))
-        for position, raw in enumerate(data.get("rows", []), start=1)
-    ]
+    try:
+        numbered = [
+            (raw.get("rowNumber", position), _row(raw, readers, where))
+            for position, raw in enumerate(data["rows"], start=1)
+        ]
+    except (AttributeError, TypeError, ValueError, OverflowError) as error:
+        raise SourceError(f"{where}: a row or cell of the wrong shape ({error})") from None
     sheet_id = sheet_id or str(data["id"])
     if key_columns:
         titles = [column.title for column in columns]
-        rows = key_rows(numbered, key_columns, titles, where or f"sheet {sheet_id}")
+        rows = key_rows(numbered, key_columns, titles, where)
     else:
-        rows = {str(row["_id"]): row for _, row in numbered}
+        rows = {str(row.id): row for _, row in numbered}
+        if len(rows) != len(numbered):
+            raise SourceError(
+                f"{where}: two rows share a row id; not a sheet as Smartsheet sends it"
+            )
     return Sheet(
         sheet_id=sheet_id,
-        name=str(data.get("name", sheet_id)),
+        name=data["name"],
         columns=columns,
         rows=rows,
         key_columns=tuple(key_columns),
@@ -54,6 +67,49 @@ def sheet_from_api(
 
 
 Reader = Callable[[dict[str, Any]], Any]
+
+
+def _check_sheet(data: Any, where: str) -> None:
+    """The shape of a sheet: what `_row` and the snapshot rely on, checked once."""
+    if not isinstance(data, dict):
+        raise SourceError(f"{where}: not a Smartsheet sheet (JSON {type(data).__name__})")
+    if "errorCode" in data:
+        raise SourceError(
+            f"{where}: not a sheet but an API error (errorCode {data['errorCode']!r}: "
+            f"{data.get('message')!r})"
+        )
+    missing = [name for name in ("id", "name", "columns", "rows") if name not in data]
+    if missing:
+        raise SourceError(f"{where}: not a Smartsheet sheet (no {', '.join(missing)})")
+    columns, rows, total = data["columns"], data["rows"], data.get("totalRowCount")
+    if not isinstance(data["name"], str) or not isinstance(rows, list):
+        raise SourceError(f"{where}: not a Smartsheet sheet (name or rows of the wrong type)")
+    if not isinstance(columns, list) or not columns or not all(map(_is_column, columns)):
+        raise SourceError(f"{where}: not a Smartsheet sheet (columns without id, index or title)")
+    titles = [column["title"] for column in columns]
+    twice = next((title for n, title in enumerate(titles) if title in titles[:n]), None)
+    if twice is not None:
+        raise SourceError(
+            f"{where}: column title {twice!r} appears twice; Smartsheet gives every column "
+            "its own title, so this is not a sheet it sent"
+        )
+    if total is not None and total != len(rows):
+        raise SourceError(
+            f"{where}: holds {len(rows)} of the sheet's {total} rows (totalRowCount): a page "
+            "or a filtered read, not the whole sheet"
+        )
+    if data.get("version") is not None and type(data["version"]) is not int:
+        raise SourceError(f"{where}: version {data['version']!r} is not a number")
+
+
+def _is_column(column: Any) -> bool:
+    return (
+        isinstance(column, dict)
+        and type(column.get("id")) is int
+        and type(column.get("index")) is int
+        and isinstance(column.get("title"), str)
+        and column["title"] != ""
+    )
 
 
 def _readers(columns: list[Column], money: frozenset[str]) -> dict[int | None, tuple[str, Reader]]:
@@ -79,30 +135,36 @@ def _as_money(read: Reader) -> Reader:
     return money
 
 
-def _row(data: dict[str, Any], readers: dict[int | None, tuple[str, Reader]]) -> Row:
-    row: Row = {"_id": data["id"]}
+def _row(data: dict[str, Any], readers: dict[int | None, tuple[str, Reader]], where: str) -> Row:
+    if not isinstance(data, dict) or type(data.get("id")) is not int:
+        raise SourceError(
+            f"{where}: a row without a numeric id; not a sheet as Smartsheet sends it"
+        )
+    cells: dict[str, Any] = {}
     formulas: dict[str, str] = {}
     for cell in data.get("cells", ()):
         reader = readers.get(cell.get("columnId"))
         if reader is None:
-            continue
+            raise SourceError(
+                f"{where}: row {data['id']} has a cell of column {cell.get('columnId')!r}, "
+                "which the sheet does not list"
+            )
         title, read = reader
         value = read(cell)
         if value is not None:
-            row[title] = value
+            cells[title] = value
         formula = cell.get("formula")
         if formula:
             formulas[title] = formula
-    if formulas:
-        row["_formulas"] = formulas
-    if data.get("parentId"):
-        row["_parent"] = data["parentId"]
-    if data.get("modifiedAt"):
-        row["_modified_at"] = _timestamp(data["modifiedAt"])
-    modifier = _contact(data.get("modifiedBy"))
-    if modifier:
-        row["_modified_by"] = modifier
-    return row
+    modified_at = data.get("modifiedAt")
+    return Row(
+        cells,
+        formulas,
+        id=data["id"],
+        parent=data.get("parentId") or None,
+        modified_at=_timestamp(modified_at) if modified_at else None,
+        modified_by=_contact(data.get("modifiedBy")),
+    )
 
 
 def _plain(cell: dict[str, Any]) -> Any:

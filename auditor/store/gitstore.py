@@ -17,12 +17,11 @@ from io import BytesIO
 from pathlib import Path
 
 import git
-import orjson
 from git.objects.fun import tree_entries_from_data
 from gitdb.base import IStream
 
-from auditor.errors import GitError
-from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SheetFiles
+from auditor.errors import DamagedSnapshot, GitError
+from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SUMMARY_FILE, SheetFiles, load
 
 log = logging.getLogger("auditor")
 
@@ -34,6 +33,7 @@ BLOB_MODE = 0o100644
 # A push or fetch that needs a password fails at once instead of waiting for one.
 NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
 CREDENTIALS = re.compile(r"://[^/@\s]+@")
+LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,12 @@ class CommitInfo:
 
 @dataclass(frozen=True)
 class PathCommit:
+    """A commit that changed some of the paths asked about: path -> its new object id
+    (None: deleted), for the files and folders it changed."""
+
     sha: str
     time: dt.datetime
-    blobs: dict[str, str | None]
+    objects: dict[str, str | None]
 
 
 class Store:
@@ -138,29 +141,32 @@ class Store:
 
     def path_log(self, tip: str, paths: list[str], since: str | None = None) -> list[PathCommit]:
         """The first-parent commits after `since` up to `tip` that changed any of `paths`,
-        oldest first, each with the new blob id of every path it changed (None: deleted).
-        One git call that compares trees only; no file is read."""
+        oldest first, each with the new object id of every file and folder under them that
+        it changed. One git call that compares trees only; no file is read. Paths are
+        taken literally and read NUL-separated, whatever characters they hold."""
         output = self.repo.git.log(
             "--first-parent",
             "--reverse",
             "--raw",
+            "-t",
+            "-z",
             "--no-abbrev",
             "--no-renames",
             "--format=%x1e%H %at",
             f"{since}..{tip}" if since else tip,
             "--",
             *paths,
+            env=LITERAL_PATHS,
         )
         commits = []
         for record in output.split("\x1e")[1:]:
-            head, *lines = record.strip().splitlines()
+            head, _, raw = record.partition("\0")
             sha, seconds = head.split()
+            fields = raw.strip("\n").split("\0")
             changed: dict[str, str | None] = {}
-            for line in lines:
-                if line.startswith(":"):
-                    fields, path = line.split("\t", 1)
-                    new = fields.split()[3]
-                    changed[path] = None if new == ZERO else new
+            for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+                new = meta.split()[3]
+                changed[path] = None if new == ZERO else new
             commits.append(
                 PathCommit(sha, dt.datetime.fromtimestamp(int(seconds), dt.UTC), changed)
             )
@@ -199,20 +205,34 @@ class Store:
 
     def read(self, tree: str, name: str) -> bytes:
         entry = self._entries(tree).get(name)
-        if entry is None:
-            raise GitError(f"snapshot folder {tree[:10]} has no {name}; the branch is damaged")
+        if entry is None or entry[0] != BLOB_MODE:
+            raise DamagedSnapshot(
+                f"snapshot folder {tree[:10]} has no {name}: the branch is damaged"
+            )
         return self.repo.odb.stream(bytes.fromhex(entry[1])).read()
 
     def sheet_files(self, tree: str) -> SheetFiles:
         """A snapshot folder's files; the last few are kept, since a diff and its audit both
         read the same two folders of up to 15 MB each."""
-        files = self._files.pop(tree, None) or SheetFiles(
-            orjson.loads(self.read(tree, SHEET_FILE)), self.read(tree, ROWS_FILE)
-        )
+        files = self._files.pop(tree, None) or self._read_folder(tree)
         self._files[tree] = files
         while len(self._files) > FILES_KEPT:
             del self._files[next(iter(self._files))]
         return files
+
+    def _read_folder(self, tree: str) -> SheetFiles:
+        where = f"snapshot folder {tree[:10]}"
+        meta = load(self.read(tree, SHEET_FILE), f"{where}: {SHEET_FILE}")
+        summary = load(self.read(tree, SUMMARY_FILE), f"{where}: {SUMMARY_FILE}")
+        if not isinstance(meta, dict) or not isinstance(summary, dict):
+            raise DamagedSnapshot(f"{where}: {SHEET_FILE} or {SUMMARY_FILE} is not an object")
+        name = meta.get("id", tree[:10])
+        return SheetFiles(
+            meta,
+            self.read(tree, ROWS_FILE),
+            where=f"snapshot of sheet {name} (folder {tree[:10]})",
+            expected_rows=summary.get("rows"),
+        )
 
     def write_blob(self, data: bytes) -> str:
         return self.repo.odb.store(IStream("blob", len(data), BytesIO(data))).binsha.hex()
