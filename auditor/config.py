@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from auditor.errors import UsageError
+from auditor.text import inert
 
 DEFAULT_AUTHOR = ("auditor", "auditor@users.noreply.github.com")
 
@@ -84,9 +85,10 @@ def load_config(cwd: Path | None = None, environ: Mapping[str, str] | None = Non
             values[attribute] = environ[name]
     if environ.get("GITHUB_RUN_ID") and environ.get("GITHUB_REPOSITORY"):
         server = environ.get("GITHUB_SERVER_URL", "https://github.com")
-        values["run_url"] = (
-            f"{server}/{environ['GITHUB_REPOSITORY']}/actions/runs/{environ['GITHUB_RUN_ID']}"
-        )
+        url = f"{server}/{environ['GITHUB_REPOSITORY']}/actions/runs/{environ['GITHUB_RUN_ID']}"
+        # It goes into a commit trailer: one line, no spaces, or not at all.
+        if inert(url) == url and " " not in url:
+            values["run_url"] = url
     return _build(values)
 
 
@@ -138,6 +140,11 @@ def _convert(name: str, value: object, default: object) -> object:
         return number
     if name.startswith("severity_"):
         return str(Decimal(str(value)))
+    if name in ("author_name", "author_email"):
+        text = str(value)
+        if not text or inert(text) != text or set(text) & set("<>"):
+            raise ValueError(name)
+        return text
     if name == "timezone":
         ZoneInfo(str(value))
         return str(value)

@@ -27,7 +27,6 @@ from auditor.audit.settings import load_settings  # noqa: E402
 from auditor.commands.snapshot import take_snapshot  # noqa: E402
 from auditor.config import Config  # noqa: E402
 from auditor.outputs.excel import change_rows, violation_rows, write_report  # noqa: E402
-from auditor.snapshot.canonical import data_of  # noqa: E402
 from auditor.sources.smartsheet_rows import sheet_from_api  # noqa: E402
 from auditor.store.gitstore import Store  # noqa: E402
 from demo import billing  # noqa: E402

@@ -43,9 +43,7 @@ def sheet_with_titles(*titles: str) -> dict:
 TOOL_LIKE_TITLES = ("_id", "_modified_by", "_formulas", "cells", "id", "modified_at")
 
 
-def test_titles_like_the_tools_own_fields_are_columns_through_the_api(
-    repo, cli, api_env, emulator
-):
+def test_titles_like_the_tools_own_fields_are_columns_through_the_api(repo, cli, api_env, emulator):
     sheet = sheet_with_titles(*TOOL_LIKE_TITLES)
     emulator.add_sheet(sheet)
     env = {**api_env, "SOURCE_SHEET_ID": SHEET}
@@ -126,3 +124,98 @@ def test_a_branch_written_in_layout_1_is_read_and_continued(layout_1_branch, cli
     assert "_id" not in top["row"] and top["modified_by"] == "billing@example.com"
     assert orjson.loads(git(repo, "show", f"snapshots:snapshots/{SHEET}/sheet.json"))["layout"] == 2
     assert cli("report", "--from", "HEAD~3", "--out", "reports").returncode == 0
+
+
+# 2. Names that reach git.
+
+
+def fsck(repo: Path) -> None:
+    result = git(repo, "fsck", "--strict", "--no-dangling")
+    assert result == "", result
+
+
+def test_a_file_name_with_spaces_works_for_good(repo, cli, tmp_path):
+    path = write_csv(tmp_path / "Billing 2026.csv", ["WR", "Qty"], [["WR-1", "2"]])
+    snap = ("snapshot", "--file", str(path), "--key", "WR")
+    assert cli(*snap, "--fetched-at", "2026-11-20T08:00:00Z").returncode == 0
+    write_csv(path, ["WR", "Qty"], [["WR-1", "3"]])
+    assert cli(*snap, "--fetched-at", "2026-11-20T10:00:00Z").returncode == 0
+    for args in (
+        snap,
+        ("log",),
+        ("diff",),
+        ("show",),
+        ("history", "WR-1"),
+        ("report", "--out", str(tmp_path / "reports")),
+    ):
+        result = cli(*args)
+        assert result.returncode == 0, (args, result.stderr)
+    log = orjson.loads(cli("log", "--format", "json").stdout)
+    assert [entry["cells_changed"] for entry in log] == [1, 0]
+    assert "Billing 2026" in git(repo, "ls-tree", "--name-only", "snapshots:snapshots")
+    fsck(repo)
+
+
+@pytest.mark.parametrize(
+    "name", ["..", ".git", "a/b", "x\ny", ".hidden", "-rf", "GIT~1", "trailing.", "x:y", "a\\b"]
+)
+def test_names_git_cannot_hold_are_refused_before_anything_is_written(repo, cli, tmp_path, name):
+    path = write_csv(tmp_path / "crew.csv", ["WR", "Qty"], [["WR-1", "2"]])
+    objects = git(repo, "count-objects")
+    result = cli("snapshot", "--file", str(path), "--key", "WR", "--id", name)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("auditor: error: snapshot folder name ")
+    assert result.stderr.count("\n") == 1
+    assert git(repo, "branch", "--list", "snapshots") == ""
+    assert git(repo, "count-objects") == objects
+
+
+def test_names_that_differ_only_in_case_are_refused(repo, cli, tmp_path):
+    path = write_csv(tmp_path / "crew.csv", ["WR", "Qty"], [["WR-1", "2"]])
+    assert cli("snapshot", "--file", str(path), "--key", "WR", "--id", "Crew").returncode == 0
+    result = cli("snapshot", "--file", str(path), "--key", "WR", "--id", "crew")
+    assert result.returncode == 2 and "differ only in case" in result.stderr
+
+
+def test_odd_names_that_work_keep_git_fsck_strict_clean(repo, cli, tmp_path):
+    for n, name in enumerate(["Billing 2026 (v2)", "Facturación-2026", "x", "x.rows", "x.json"]):
+        path = write_csv(tmp_path / "crew.csv", ["WR", "Qty"], [["WR-1", str(n)]])
+        for hour, quantity in ((8, n), (10, n + 1)):
+            write_csv(path, ["WR", "Qty"], [["WR-1", str(quantity)]])
+            when = f"2026-11-{20 + n}T{hour:02}:00:00Z"
+            result = cli(
+                "snapshot", "--file", str(path), "--key", "WR", "--id", name, "--fetched-at", when
+            )
+            assert result.returncode == 0, result.stderr
+    fsck(repo)
+    for name in ("x", "x.rows"):
+        history = orjson.loads(cli("history", "WR-1", "--sheet", name, "--format", "json").stdout)
+        assert [v["change"] for v in history["versions"]] == ["added", "changed"], name
+    assert cli("log").returncode == 0
+
+
+def test_a_huge_cell_makes_a_bounded_commit_message(repo, cli, tmp_path):
+    path = write_csv(tmp_path / "crew.csv", ["WR", "Notes"], [["WR-1", "short"]])
+    assert cli("snapshot", "--file", str(path), "--key", "WR").returncode == 0
+    huge = "x" * 5_000_000 + "\n\nAuditor-Sheet: forged version=1 rows=1 cells=1"
+    write_csv(path, ["WR", "Notes"], [["WR-1", huge]])
+    assert cli("snapshot", "--file", str(path), "--key", "WR").returncode == 0
+    message = git(repo, "log", "-1", "--format=%B", "snapshots")
+    assert len(message) < 4096
+    trailers = git(repo, "log", "-1", "--format=%(trailers:only)", "snapshots")
+    assert "forged" not in trailers and "Auditor-Sheet: crew " in trailers
+    assert rows_of(repo, "crew")["WR-1"]["cells"]["Notes"] == huge
+    assert cli("log").returncode == 0
+
+
+def test_trailers_a_hand_edit_broke_do_not_stop_the_tool(repo, cli, tmp_path):
+    path = write_csv(tmp_path / "crew.csv", ["WR", "Qty"], [["WR-1", "2"]])
+    assert cli("snapshot", "--file", str(path), "--key", "WR").returncode == 0
+    tree = git(repo, "rev-parse", "snapshots^{tree}")
+    message = "hand edit\n\nFetched-At: 2026-11-20T08:00:00Z\nAuditor-Sheet: crew version=x y"
+    commit = git(repo, "commit-tree", tree, "-p", "snapshots", "-m", message)
+    git(repo, "update-ref", "refs/heads/snapshots", commit)
+    write_csv(path, ["WR", "Qty"], [["WR-1", "3"]])
+    for args in (("log",), ("snapshot", "--file", str(path), "--key", "WR"), ("diff",)):
+        result = cli(*args)
+        assert result.returncode == 0, (args, result.stderr)

@@ -36,9 +36,18 @@ from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SUMMARY_FILE, Shee
 from auditor.snapshot.model import Sheet
 from auditor.sources.api import read_sheet
 from auditor.sources.smartsheet_rows import sheet_from_api
-from auditor.store.gitstore import BLOB_MODE, SNAPSHOTS, TREE_MODE, Store, object_id, tree_bytes
+from auditor.store.gitstore import (
+    BLOB_MODE,
+    SNAPSHOTS,
+    TREE_MODE,
+    Store,
+    check_folder_name,
+    object_id,
+    tree_bytes,
+)
 from auditor.store.message import SheetRecord, compose, iso, plural, sheet_records
 from auditor.store.readme import ReadmeSheet, render
+from auditor.text import one_line
 
 MAX_ATTEMPTS = 20
 
@@ -84,6 +93,8 @@ def take_snapshot(
     are evaluated on the new snapshot and its open violations go into the trailers.
     """
     ids = [sheet.sheet_id for sheet in sheets]
+    for sheet_id in ids:
+        check_folder_name(sheet_id)
     if len(set(ids)) != len(ids):
         raise UsageError(f"two sources share a snapshot folder: {sorted(ids)}; give each an --id")
     fetched_at = (fetched_at or dt.datetime.now(dt.UTC)).replace(microsecond=0)
@@ -93,6 +104,7 @@ def take_snapshot(
         expected = store.local_tip()
         parent = store.tip()
         trees = store.sheet_trees(parent)
+        _check_case_collisions(ids, trees)
         diffs, changed = _compare(store, encoded, trees, ignored)
         if not changed:
             return SnapshotResult(None, parent, diffs)
@@ -127,6 +139,18 @@ def take_snapshot(
     raise GitError(
         f"branch {store.branch!r} kept moving under {MAX_ATTEMPTS} attempts to commit; try again"
     )
+
+
+def _check_case_collisions(ids: list[str], trees: dict[str, str]) -> None:
+    """Folders whose names differ only in case are one folder on Windows and macOS."""
+    seen: dict[str, str] = {}
+    for name in [*ids, *trees]:
+        other = seen.setdefault(name.casefold(), name)
+        if other != name:
+            raise UsageError(
+                f"snapshot folders {other!r} and {name!r} differ only in case, which a "
+                "Windows or macOS checkout cannot hold; rename one with --id"
+            )
 
 
 def snapshot_with(
@@ -306,9 +330,13 @@ def _carried(store: Store, tree: str, previous: SheetRecord | None) -> SheetReco
     return SheetRecord(sheet_id, None, summary["rows"], summary["cells"])
 
 
+NAME_SHOWN = 120
+TEXT_SHOWN = 80
+
+
 def summary_line(diff: SheetDiff, version: int | None) -> str:
     """`Billing 2026 (v142): +3 rows, -1 row, 7 cells`."""
-    label = diff.name + (f" (v{version})" if version is not None else "")
+    label = one_line(diff.name, NAME_SHOWN) + (f" (v{version})" if version is not None else "")
     if diff.status == "added":
         return f"{label}: {plural(len(diff.rows_added), 'row')} (first snapshot)"
     if diff.status == "unchanged":
@@ -334,28 +362,37 @@ def _count(count: int, noun: str) -> str:
 
 
 def change_lines(diff: SheetDiff, with_name: bool) -> list[str]:
-    """One line per change, for the commit message; the baseline lists none."""
+    """One line per change, for the commit message; the baseline lists none. Sheet text is
+    shown inert and cut short: a commit message stays a few KB whatever a cell holds."""
     if diff.status == "added":
         return []
-    prefix = f"{diff.name}: " if with_name else ""
-    lines = [f"{prefix}column {title!r} added" for title in diff.columns_added]
-    lines += [f"{prefix}column {title!r} removed" for title in diff.columns_removed]
-    lines += [f"{prefix}column {old!r} renamed to {new!r}" for old, new in diff.columns_renamed]
-    lines += [f"{prefix}+ row {change.key}" for change in diff.rows_added]
-    lines += [f"{prefix}- row {change.key}" for change in diff.rows_removed]
+    prefix = f"{one_line(diff.name, NAME_SHOWN)}: " if with_name else ""
+    lines = [f"{prefix}column {_quoted(title)} added" for title in diff.columns_added]
+    lines += [f"{prefix}column {_quoted(title)} removed" for title in diff.columns_removed]
     lines += [
-        f"{prefix}row {c.key} {c.column}: {_shown(c.old)} -> {_shown(c.new)}"
+        f"{prefix}column {_quoted(old)} renamed to {_quoted(new)}"
+        for old, new in diff.columns_renamed
+    ]
+    lines += [f"{prefix}+ row {_shown(change.key)}" for change in diff.rows_added]
+    lines += [f"{prefix}- row {_shown(change.key)}" for change in diff.rows_removed]
+    lines += [
+        f"{prefix}row {_shown(c.key)} {_shown(c.column)}: {_shown(c.old)} -> {_shown(c.new)}"
         for c in diff.cells_changed
     ]
     lines += [
-        f"{prefix}row {c.key} {c.column} formula: {_shown(c.old)} -> {_shown(c.new)}"
+        f"{prefix}row {_shown(c.key)} {_shown(c.column)} formula: "
+        f"{_shown(c.old)} -> {_shown(c.new)}"
         for c in diff.formulas_changed
     ]
     return lines
 
 
+def _quoted(title: str) -> str:
+    return f"'{one_line(title, TEXT_SHOWN)}'"
+
+
 def _shown(value: object) -> str:
-    return "(empty)" if value is None else str(value)
+    return "(empty)" if value is None else one_line(str(value), TEXT_SHOWN)
 
 
 def read_smartsheet(

@@ -61,6 +61,8 @@ def read_file(
 
 
 def _csv_table(path: Path) -> list[list[Any]]:
+    # Cells are stored exactly, however long: the csv module's own limit is 128 KiB.
+    csv.field_size_limit(2**31 - 1)
     with path.open(newline="", encoding="utf-8-sig") as handle:
         return list(csv.reader(handle))
 

@@ -20,7 +20,7 @@ import git
 from git.objects.fun import tree_entries_from_data
 from gitdb.base import IStream
 
-from auditor.errors import DamagedSnapshot, GitError
+from auditor.errors import DamagedSnapshot, GitError, UsageError
 from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SUMMARY_FILE, SheetFiles, load
 
 log = logging.getLogger("auditor")
@@ -315,6 +315,30 @@ class Store:
                 return False
             raise GitError(f"cannot update {self.ref}: {stderr.strip()}") from None
         return True
+
+
+FOLDER_PUNCTUATION = frozenset(" ._-()")
+MAX_FOLDER_NAME = 100
+
+
+def check_folder_name(name: str) -> None:
+    """A sheet's folder name becomes a path in every snapshot tree (`snapshots/<name>/`,
+    `audit/<name>.json`, `changes/<name>/`) and a trailer value. Names that git refuses in
+    a tree (`..`, `.git`, `a/b`), that a Windows or macOS checkout cannot hold, or that could
+    read as an option or a pathspec are refused before anything is written."""
+    why = None
+    if not name or len(name) > MAX_FOLDER_NAME:
+        why = f"it must be 1 to {MAX_FOLDER_NAME} characters"
+    elif not name[0].isalnum():
+        why = "it must start with a letter or a digit"
+    elif any(not (char.isalnum() or char in FOLDER_PUNCTUATION) for char in name):
+        why = "only letters, digits, spaces and . _ - ( ) may appear in it"
+    elif name[-1] in " .":
+        why = "it may not end with a space or a dot"
+    if why:
+        raise UsageError(
+            f"snapshot folder name {name!r} cannot be used: {why}; choose one with --id"
+        )
 
 
 def without_credentials(text: str) -> str:

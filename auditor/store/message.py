@@ -7,14 +7,18 @@ Trailers carry what must not be in the files (fetch time, sheet versions, counts
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
+
+import orjson
 
 FETCHED_AT = "Fetched-At"
 SHEET = "Auditor-Sheet"
 RUN_URL = "Run-URL"
 MAX_CHANGE_LINES = 20
 TRAILER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*): (.*)$")
+PLAIN = re.compile(r"[A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True)
@@ -36,33 +40,55 @@ class SheetRecord:
         version = "-" if self.version is None else str(self.version)
         violations = ",".join(f"{rule}:{count}" for rule, count in self.open) or "-"
         return (
-            f"{SHEET}: {self.sheet_id} version={version} rows={self.rows} cells={self.cells} "
-            f"added={self.added} removed={self.removed} changed={self.changed} "
-            f"last-change={self.last_change} open={violations}"
+            f"{SHEET}: {_word(self.sheet_id)} version={version} rows={self.rows} "
+            f"cells={self.cells} added={self.added} removed={self.removed} "
+            f"changed={self.changed} last-change={self.last_change} open={violations}"
         )
 
     @classmethod
-    def parse(cls, value: str) -> SheetRecord:
-        sheet_id, _, rest = value.partition(" ")
-        fields = dict(part.split("=", 1) for part in rest.split())
-        version = fields.get("version", "-")
-        return cls(
-            sheet_id=sheet_id,
-            version=None if version == "-" else int(version),
-            rows=int(fields.get("rows", 0)),
-            cells=int(fields.get("cells", 0)),
-            added=int(fields.get("added", 0)),
-            removed=int(fields.get("removed", 0)),
-            changed=int(fields.get("changed", 0)),
-            last_change=fields.get("last-change", ""),
-            open=tuple(
-                (rule, int(count))
-                for rule, _, count in (
-                    item.partition(":") for item in fields.get("open", "-").split(",")
-                )
-                if count
-            ),
-        )
+    def parse(cls, value: str) -> SheetRecord | None:
+        """The record in a trailer's value; None where the value is not one (a hand edit):
+        the caller then knows nothing of that sheet, rather than something wrong."""
+        try:
+            sheet_id, rest = _first_word(value)
+            fields = dict(part.split("=", 1) for part in rest.split())
+            version = fields.get("version", "-")
+            return cls(
+                sheet_id=sheet_id,
+                version=None if version == "-" else int(version),
+                rows=int(fields.get("rows", 0)),
+                cells=int(fields.get("cells", 0)),
+                added=int(fields.get("added", 0)),
+                removed=int(fields.get("removed", 0)),
+                changed=int(fields.get("changed", 0)),
+                last_change=fields.get("last-change", ""),
+                open=tuple(
+                    (rule, int(count))
+                    for rule, _, count in (
+                        item.partition(":") for item in fields.get("open", "-").split(",")
+                    )
+                    if count
+                ),
+            )
+        except ValueError:
+            return None
+
+
+def _word(text: str) -> str:
+    """A trailer field that may hold spaces or quotes: as it is when plain, else a JSON
+    string."""
+    return text if PLAIN.fullmatch(text) else orjson.dumps(text).decode()
+
+
+def _first_word(value: str) -> tuple[str, str]:
+    """`_word`'s field at the start of `value`, and the rest; ValueError if it is none."""
+    if not value.startswith('"'):
+        word, _, rest = value.partition(" ")
+        return word, rest
+    word, end = json.JSONDecoder().raw_decode(value)
+    if not isinstance(word, str):
+        raise ValueError(value)
+    return word, value[end:]
 
 
 def iso(moment: dt.datetime) -> str:
@@ -99,12 +125,8 @@ def trailers(message: str) -> list[tuple[str, str]]:
 
 
 def sheet_records(message: str) -> dict[str, SheetRecord]:
-    return {
-        record.sheet_id: record
-        for record in (
-            SheetRecord.parse(value) for name, value in trailers(message) if name == SHEET
-        )
-    }
+    records = (SheetRecord.parse(value) for name, value in trailers(message) if name == SHEET)
+    return {record.sheet_id: record for record in records if record is not None}
 
 
 def plural(count: int, noun: str) -> str:

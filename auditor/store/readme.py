@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from auditor.markup import escape
 
@@ -30,7 +31,7 @@ def render(sheets: list[ReadmeSheet], fetched_at: str) -> bytes:
         "| --- | --- | ---: | ---: | --- |",
     ]
     for sheet in sorted(sheets, key=lambda item: item.sheet_id):
-        folder = f"[`{sheet.sheet_id}`](snapshots/{sheet.sheet_id}/)"
+        folder = f"[`{sheet.sheet_id}`](snapshots/{quote(sheet.sheet_id, safe='')}/)"
         lines.append(
             f"| {escape(sheet.name)} | {folder} | {sheet.rows:,} | {sheet.cells:,} "
             f"| {sheet.last_change} |"

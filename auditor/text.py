@@ -1,0 +1,40 @@
+"""Sheet text made inert for the places it is shown, and shortened where space is bounded.
+
+Every title, name, key and cell comes from people typing into a sheet. Shown raw, a newline
+fakes a line of a commit message or a table, an escape sequence clears a terminal or writes
+to its clipboard (OSC 52), and a right-to-left override reorders what a reviewer reads. So
+each such character is written as a visible escape (`\\n`, `\\x1b`, `\\u202e`), the same
+in every human output; the JSON output and the snapshot files keep the text exactly.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional controls.
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+ELLIPSIS = "…"
+
+
+def inert(text: str) -> str:
+    """`text` with every control character written as a visible escape."""
+    return UNSAFE.sub(_escaped, text) if UNSAFE.search(text) else text
+
+
+def one_line(text: str, limit: int) -> str:
+    """Inert text on one line of at most `limit` characters: commit messages, log lines."""
+    return shorten(inert(text), limit)
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, the cut marked with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in NAMED:
+        return NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
