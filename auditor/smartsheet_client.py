@@ -1,4 +1,4 @@
-"""The Smartsheet API client: the SDK's client for authentication and regions, raw JSON.
+"""The Smartsheet API client: our own `requests` session, raw JSON, one send per write.
 
 Used at both ends of the flow: sources read billing sheets with it, outputs publish audit
 rows with it. The SDK's typed models take over 20 s to build for a 500,000-cell sheet, and
@@ -12,12 +12,24 @@ server that stops answering gives a clear error after at most 90 s.
 A write that may have been applied before it failed (a timeout, a dropped connection, a
 5xx) is not sent again blindly: `call(..., replay=False)` raises `UnsureWrite` instead, so
 the caller can look at the sheet and send only what is missing.
+
+That only holds if nothing beneath `call` sends a request again, so the session is ours and
+not the SDK's: the SDK's session mounts an https adapter with urllib3 `Retry(total=1)` that
+allows POST, which silently re-sends a write whose answer was lost and duplicates audit
+rows. Our adapters, on http and https alike, never retry, and redirects are never followed
+(a 301-303 would turn a POST into a GET whose 200 looks like a landed write). Nothing of the
+SDK is left here: the token is ours to hold, and it goes only into the Authorization header.
+
+Requests are sent prepared, and `Session.send` ignores the environment, so the client
+applies it once when it is made: `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` for the API's host,
+and `REQUESTS_CA_BUNDLE` (or `CURL_CA_BUNDLE`) as the CAs to trust instead of certifi's, for
+a TLS-inspecting proxy or a private CA. Certificates are always verified.
 """
 
 from __future__ import annotations
 
-import logging
 import math
+import os
 import random
 import time
 import urllib.parse
@@ -35,7 +47,7 @@ MAX_BACKOFF = 10.0
 
 
 class SmartsheetApi:
-    """One authenticated client; the token stays inside the SDK's client and its session."""
+    """One authenticated client on a session of its own, which never retries on its own."""
 
     def __init__(self, token: str | None, base: str, timeout: float, retry_budget: float) -> None:
         if not token:
@@ -43,24 +55,33 @@ class SmartsheetApi:
                 "no Smartsheet token: set SMARTSHEET_API_TOKEN (or SMARTSHEET_ACCESS_TOKEN)"
             )
         import requests
-        import smartsheet
+        from requests.adapters import HTTPAdapter
+        from urllib3.util import Retry
 
-        logging.getLogger("smartsheet").disabled = True
         self._requests = requests
         self.base = base.rstrip("/")
         self.timeout = timeout
         self.retry_budget = retry_budget
-        self._client = smartsheet.Smartsheet(
-            access_token=token, api_base=self.base, user_agent="auditor"
-        )
-        self._client.errors_as_exceptions(True)
+        self._token = token
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = "auditor"
+        # read=False raises a read timeout as itself, so it stays a Timeout, not a retry error.
+        adapter = HTTPAdapter(max_retries=Retry(total=0, read=False))
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._settings = self._session.merge_environment_settings(self.base, {}, None, True, None)
+        bundle = self._settings["verify"]
+        if self.base.startswith("https://") and bundle is not True and not os.path.exists(bundle):
+            raise UsageError(
+                f"the CA bundle {bundle} (REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE) does not exist"
+            )
 
     @classmethod
     def configured(cls, config: Config) -> SmartsheetApi:
         return cls(config.token, config.api_base, config.timeout, config.retry_budget)
 
     def close(self) -> None:
-        self._client._session.close()
+        self._session.close()
 
     def get(self, path: str, what: str, **params: Any) -> Any:
         return self.call("GET", path, what, params=params)
@@ -82,14 +103,13 @@ class SmartsheetApi:
         """One API call, retried as the module says; `what` names it in errors. With
         `replay=False` only failures that certainly applied nothing (429) are retried."""
         request = self._requests.Request(method, self.base + path, **options)
-        prepared = self._client._session.prepare_request(request)
-        prepared.headers["Authorization"] = "Bearer " + self._client._access_token
-        prepared.headers["User-Agent"] = self._client._user_agent
+        prepared = self._session.prepare_request(request)
+        # Set after preparing: a ~/.netrc entry for the host would replace it otherwise.
+        prepared.headers["Authorization"] = "Bearer " + self._token
         backoff = Backoff(self.retry_budget, what)
         while True:
             timeout = min(self.timeout, backoff.remaining())
-            # A copy each time: the SDK's session redacts the token on the request it sent.
-            outcome = self._attempt(prepared.copy(), max(timeout, 0.1), what)
+            outcome = self._attempt(prepared, max(timeout, 0.1), what)
             if not isinstance(outcome, Failure):
                 return outcome
             if not (replay or outcome.nothing_applied):
@@ -100,15 +120,27 @@ class SmartsheetApi:
         """The parsed body on success, a Failure worth retrying, or SourceError."""
         requests = self._requests
         try:
-            response = self._client._session.send(prepared, timeout=timeout)
+            response = self._session.send(
+                prepared, timeout=timeout, allow_redirects=False, **self._settings
+            )
         except requests.Timeout:
             return Failure(f"no answer within {timeout:g} s (SMARTSHEET_TIMEOUT)")
         except requests.ConnectionError as error:
+            host = urllib.parse.urlsplit(self.base).netloc
+            if _refused(error) and isinstance(error, requests.exceptions.ProxyError):
+                raise SourceError(
+                    f"{what}: cannot connect to the proxy for {host} (connection refused); "
+                    "check HTTPS_PROXY, HTTP_PROXY and NO_PROXY"
+                ) from None
             if _refused(error):
-                host = urllib.parse.urlsplit(self.base).netloc
                 raise SourceError(
                     f"{what}: cannot connect to {host} (connection refused); "
                     "check SMARTSHEET_API_BASE"
+                ) from None
+            if "CERTIFICATE_VERIFY_FAILED" in repr(error):
+                raise SourceError(
+                    f"{what}: the TLS certificate of {host} is not trusted; if a proxy or a "
+                    "private CA signs it, set REQUESTS_CA_BUNDLE to that CA's certificate file"
                 ) from None
             return Failure(f"connection failed ({type(error).__name__})")
         status = response.status_code
@@ -116,6 +148,12 @@ class SmartsheetApi:
         code = body.get("errorCode") if isinstance(body, dict) else None
         if 200 <= status < 300 and body is not None:
             return body
+        if 300 <= status < 400:
+            location = response.headers.get("Location")
+            target = f" to {location}" if location else ""
+            raise SourceError(
+                f"{what}: HTTP {status} redirect{target}, not followed; check SMARTSHEET_API_BASE"
+            )
         if status in (401, 403):
             raise SourceError(
                 f"{what}: token rejected (HTTP {status}{_detail(body)}); "

@@ -14,6 +14,7 @@ import email.parser
 import itertools
 import math
 import re
+import ssl
 import threading
 import time
 import urllib.parse
@@ -91,9 +92,10 @@ class Fault:
 
     `path` and `query` are regexes searched in the path (without `/2.0`) and the raw query
     string. `json` answers with that document and `status` (give 200 to look successful),
-    to serve torn or incomplete reads. With `applied`, the request is carried out first and
-    only its answer is the fault: a write whose response was lost. The first `skip`
-    matching requests pass untouched.
+    to serve torn or incomplete reads. `hang` never answers; `drop` closes the connection
+    without a byte of answer. With `applied`, the request is carried out first and only its
+    answer is the fault: a write whose response was lost (with `drop`, the loss an HTTP
+    library's own retry would send again). The first `skip` matching requests pass untouched.
     """
 
     path: str
@@ -106,6 +108,7 @@ class Fault:
     body: str | None = None
     delay: float = 0.0
     hang: bool = False
+    drop: bool = False
     retry_after: int | None = None
     applied: bool = False
     skip: int = 0
@@ -120,7 +123,8 @@ class Fault:
 
 @dataclass
 class Emulator:
-    """State plus server. Start with `start()`, point clients at `base_url`."""
+    """State plus server. Start with `start()` (HTTPS with an `ssl_context`), point clients
+    at `base_url`."""
 
     tokens: dict[str, str] = field(default_factory=lambda: {"emulator-token": "owner@example.com"})
     sheets: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -136,12 +140,20 @@ class Emulator:
         self.stopping = threading.Event()
         self._ids = itertools.count(5_000_000_000_000_000, 7919)
         self._server: ThreadingHTTPServer | None = None
+        self._scheme = "http"
         self._history_calls: dict[str, list[float]] = {}
 
     # Control, for tests and the demo.
 
-    def start(self, port: int = 0) -> Emulator:
+    def start(self, port: int = 0, ssl_context: ssl.SSLContext | None = None) -> Emulator:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        if ssl_context is not None:
+            # The handshake is left to the first read, in the connection's own thread, so a
+            # client that never finishes it cannot hold up the accepting loop.
+            self._server.socket = ssl_context.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
+            self._scheme = "https"
         self._server.daemon_threads = True
         self._server.emulator = self  # type: ignore[attr-defined]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -160,7 +172,7 @@ class Emulator:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/2.0"
+        return f"{self._scheme}://127.0.0.1:{self.port}/2.0"
 
     def add_sheet(self, sheet: dict[str, Any]) -> int:
         with self.lock:
@@ -196,6 +208,7 @@ class Emulator:
                 self.stopping.wait(fault.delay)
             if fault.hang:
                 self.stopping.wait(600)
+            if fault.hang or fault.drop:
                 return 0, {}, b""
             if fault.json is not None:
                 return fault.status, {"Content-Type": "application/json"}, orjson.dumps(fault.json)
@@ -622,7 +635,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         emulator: Emulator = self.server.emulator  # type: ignore[attr-defined]
         status, headers, payload = emulator.handle(self.command, self.path, self.headers, body)
-        if status == 0:
+        if status == 0:  # no answer at all: the connection closes with nothing sent
             self.close_connection = True
             return
         self.send_response(status)

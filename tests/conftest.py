@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -63,12 +65,50 @@ def cli(repo: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
 TOKEN = "emulator-token"
 
 
+@dataclass(frozen=True)
+class Tls:
+    """A CA that only these tests trust, and a server context with its certificate for
+    127.0.0.1."""
+
+    ca_file: str
+    server: ssl.SSLContext
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
+    """Made with trustme when the tests run, so no key or certificate is kept in the repo."""
+    import trustme
+
+    ca = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server)
+    ca_file = tmp_path_factory.mktemp("tls") / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return Tls(str(ca_file), server)
+
+
 @pytest.fixture
-def emulator():
-    """The Smartsheet API emulator on a free port of 127.0.0.1, stopped after the test."""
+def scheme() -> str:
+    """The emulator's scheme; a module or test parametrizes it to run over https as well."""
+    return "http"
+
+
+@pytest.fixture
+def emulator(scheme: str, tls: Tls, monkeypatch: pytest.MonkeyPatch):
+    """The Smartsheet API emulator on a free port of 127.0.0.1, stopped after the test.
+
+    Over https, REQUESTS_CA_BUNDLE names the tests' CA, for clients in this process and the
+    CLI processes it starts alike. NO_PROXY keeps a proxy set where the tests run from
+    coming between the clients and the emulator.
+    """
     from emulator import Emulator
 
-    server = Emulator(tokens={TOKEN: "owner@example.com"}).start()
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    if scheme == "https":
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", tls.ca_file)
+    context = tls.server if scheme == "https" else None
+    server = Emulator(tokens={TOKEN: "owner@example.com"}).start(ssl_context=context)
     yield server
     server.stop()
 
