@@ -142,3 +142,22 @@ def test_a_push_refused_by_the_remote_fails_clearly(cli, origin, world, tmp_path
         "(pre-receive hook declined); remote: snapshots is protected\n"
     )
     assert "snapshots" not in git(origin, "branch", "--list") and audit["rows"] == []
+
+
+def edit(emulator, sheet: dict, row: int, foreman: str) -> None:
+    """A change between runs that makes one audit row: a Foreman cell changed."""
+    with emulator.lock:
+        billing.set_cell(sheet, row, "Foreman", foreman)
+
+
+def test_a_billing_sheet_is_refused_as_the_audit_sheet(cli, emulator, origin, world, tmp_path):
+    sheet, _, env = world
+    assert run(cli, clone(origin, tmp_path, "run1"), env, "1").returncode == 0
+    columns = [dict(column) for column in sheet["columns"]]
+    edit(emulator, sheet, 5, "Changed")
+    wrong = {**env, "AUDIT_SHEET_ID": str(billing.SHEET_ID)}
+    refused = run(cli, clone(origin, tmp_path, "run2"), wrong, "2")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stderr.count("\n") == 1 and "SOURCE_SHEET_ID" in refused.stderr
+    assert sheet["columns"] == columns and len(sheet["rows"]) == 40
+    assert len(history(origin)) == 1

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from auditor.audit.model import SEVERITIES, Violation
 from auditor.audit.settings import Settings
-from auditor.commands.report import build_report, publish_report, write_to
+from auditor.commands.report import audit_sheet_id, build_report, publish_report, write_to
 from auditor.commands.snapshot import SnapshotResult, read_smartsheet, snapshot_with
 from auditor.config import Config
 from auditor.errors import GitError, UsageError
@@ -61,6 +61,8 @@ def run_job(
 ) -> RunResult:
     if not config.sheets:
         raise UsageError("no sheet to snapshot: set SOURCE_SHEET_ID (comma-separated ids)")
+    if publish and config.audit_sheet_id:
+        audit_sheet_id(config)  # a wrong target stops the run before it does anything
     api = SmartsheetApi.configured(config)
     try:
         sheets, skipped = read_smartsheet(store, api, list(config.sheets), config)

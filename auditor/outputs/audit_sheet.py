@@ -6,6 +6,12 @@ tree, so its rows keep their ids. Before posting, only the audit-id column is re
 rows whose id is missing are posted, at most 500 a request. A run that dies after some
 requests leaves rows that the next run finds and skips; a request whose answer was lost (a
 timeout, a 5xx) is followed by a fresh read of the ids instead of a blind resend.
+
+The target must be an audit sheet: one with an Audit ID column, or one without rows (which
+gets the audit columns added). A sheet with rows but no Audit ID column is refused before
+anything is written: either its Audit ID column was renamed or removed, and posting would
+repeat every row, or it is not an audit sheet at all (a billing sheet, say). Columns of
+the user's own beside the audit columns (a reviewer's checkbox) are left alone.
 """
 
 from __future__ import annotations
@@ -168,14 +174,31 @@ def _until_done(api: SmartsheetApi, what: str, step: Callable[[], T]) -> T:
             backoff.wait(str(error).removeprefix(f"{what}: "))
 
 
-def _ensure_columns(api: SmartsheetApi, sheet_id: str, what: str) -> dict[str, int]:
-    """Column title -> id, after adding the audit columns the sheet lacks (at its end)."""
+def _columns(api: SmartsheetApi, sheet_id: str, what: str) -> dict[str, int]:
+    """Column title -> id, refusing a sheet with rows but no Audit ID column: without it the
+    sheet cannot say which audit rows it holds, so everything would be posted again."""
     found = api.get(f"/sheets/{sheet_id}/columns", what, includeAll="true").get("data", [])
     titles = {column["title"]: column["id"] for column in found}
+    if AUDIT_ID not in titles and _has_rows(api, sheet_id, what):
+        raise SourceError(
+            f"{what} holds rows but no {AUDIT_ID!r} column: it was renamed or removed, or this "
+            f"is not an audit sheet; nothing was posted. Rename the column back to {AUDIT_ID!r}, "
+            "or set AUDIT_SHEET_ID to the audit sheet (a new one: an empty sheet)"
+        )
+    return titles
+
+
+def _has_rows(api: SmartsheetApi, sheet_id: str, what: str) -> bool:
+    return bool(api.get(f"/sheets/{sheet_id}", what, pageSize=1, page=1).get("totalRowCount"))
+
+
+def _ensure_columns(api: SmartsheetApi, sheet_id: str, what: str) -> dict[str, int]:
+    """Column title -> id, after adding the audit columns the sheet lacks (at its end)."""
+    titles = _columns(api, sheet_id, what)
     wanted = [(title, kind) for title, kind in COLUMNS if title not in titles]
     if wanted:
         body = [
-            {"title": title, "type": kind, "index": len(found) + n}
+            {"title": title, "type": kind, "index": len(titles) + n}
             for n, (title, kind) in enumerate(wanted)
         ]
         added = api.post(
