@@ -36,9 +36,10 @@ log = logging.getLogger("auditor")
 T = TypeVar("T")
 
 AUDIT_ID = "Audit ID"
+PAIR = "Snapshots"
 COLUMNS = (
     ("Time (UTC)", "TEXT_NUMBER"),
-    ("Snapshots", "TEXT_NUMBER"),
+    (PAIR, "TEXT_NUMBER"),
     ("Sheet", "TEXT_NUMBER"),
     ("Row key", "TEXT_NUMBER"),
     ("Work request", "TEXT_NUMBER"),
@@ -80,6 +81,16 @@ class AuditRow:
     values: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Held:
+    """What an audit sheet already holds: the audit ids on it, the pairs (`old..new`, as in
+    the Snapshots column) those audit rows came from, and its row count."""
+
+    ids: set[str]
+    pairs: set[str]
+    rows: int
+
+
 @dataclass
 class Published:
     posted: int
@@ -96,7 +107,7 @@ def audit_rows(report: Report, trees: dict[str, tuple[str | None, str | None]]) 
     diff = report.diff
     common = {
         "Time (UTC)": _utc(diff.new.time),
-        "Snapshots": f"{diff.old.commit[:10]}..{diff.new.commit[:10]}",
+        PAIR: pair_label(diff.old.commit, diff.new.commit),
     }
     names = {sheet.sheet_id: sheet.name for sheet in diff.sheets}
     rows = []
@@ -125,6 +136,21 @@ def audit_rows(report: Report, trees: dict[str, tuple[str | None, str | None]]) 
     return rows
 
 
+def pair_label(old: str, new: str) -> str:
+    """How the Snapshots column names a pair of snapshot commits."""
+    return f"{old[:10]}..{new[:10]}"
+
+
+def held(api: SmartsheetApi, sheet_id: str) -> Held:
+    """What the audit sheet holds; nothing for a sheet without rows or audit columns yet.
+    Refuses a sheet that is not an audit sheet (see the module's docstring)."""
+    what = f"audit sheet {sheet_id}"
+    columns = _columns(api, sheet_id, what)
+    if AUDIT_ID not in columns:
+        return Held(set(), set(), 0)
+    return _read_held(api, sheet_id, columns, what)
+
+
 def publish(
     api: SmartsheetApi,
     sheet_id: str,
@@ -140,8 +166,9 @@ def publish(
     result = Published(0, 0, 0, None)
 
     def post_missing() -> None:
-        present, on_sheet = _audit_ids(api, sheet_id, columns[AUDIT_ID], what)
-        missing = [row for row in rows if row.audit_id not in present]
+        present = _read_held(api, sheet_id, columns, what)
+        on_sheet = present.rows
+        missing = [row for row in rows if row.audit_id not in present.ids]
         result.already = len(rows) - len(missing)
         _check_room(what, on_sheet, len(missing))
         for batch in _chunks(missing, ROWS_PER_REQUEST):
@@ -224,21 +251,25 @@ def _formats(api: SmartsheetApi, what: str) -> dict[str, str]:
     return formats
 
 
-def _audit_ids(api: SmartsheetApi, sheet_id: str, column_id: int, what: str) -> tuple[set, int]:
-    """The audit ids on the sheet, reading only that column, and its row count."""
-    path, ids = f"/sheets/{sheet_id}", set()
-    first = api.get(path, what, columnIds=column_id, pageSize=READ_PAGE, page=1)
+def _read_held(api: SmartsheetApi, sheet_id: str, columns: dict[str, int], what: str) -> Held:
+    """The audit ids and pairs on the sheet, reading only those two columns."""
+    audit_id, pair = columns[AUDIT_ID], columns.get(PAIR)
+    wanted = ",".join(str(column) for column in (audit_id, pair) if column is not None)
+    path, ids, pairs = f"/sheets/{sheet_id}", set(), set()
+    first = api.get(path, what, columnIds=wanted, pageSize=READ_PAGE, page=1)
     total = int(first.get("totalRowCount", 0))
     pages = [first] + [
-        api.get(path, what, columnIds=column_id, pageSize=READ_PAGE, page=page)
+        api.get(path, what, columnIds=wanted, pageSize=READ_PAGE, page=page)
         for page in range(2, math.ceil(total / READ_PAGE) + 1)
     ]
     for page in pages:
         for row in page.get("rows", []):
-            for cell in row.get("cells", []):
-                if cell.get("columnId") == column_id and cell.get("value") is not None:
-                    ids.add(str(cell["value"]))
-    return ids, total
+            values = {cell.get("columnId"): cell.get("value") for cell in row.get("cells", [])}
+            if values.get(audit_id) is not None:
+                ids.add(str(values[audit_id]))
+                if values.get(pair) is not None:
+                    pairs.add(str(values[pair]))
+    return Held(ids, pairs, total)
 
 
 def _check_room(what: str, on_sheet: int, adding: int) -> None:
