@@ -278,7 +278,7 @@ def report(
     path = result.path
     if config.audit_sheet_id and not no_publish:
         published = publish_report(store, config, result.report, lambda: path)
-        typer.echo(_published(config, published))
+        typer.echo(_published(config, pair, published))
 
 
 @app.command()
@@ -299,7 +299,8 @@ def run(
     ] = None,
     attribute: AttributeOption = False,
 ) -> None:
-    """The scheduled job: snapshot, push, report and publish the newest pair."""
+    """The scheduled job: snapshot, push, report the newest pair, publish every pair the
+    audit sheet lacks."""
     import os
 
     from auditor.audit.settings import load_settings
@@ -333,8 +334,8 @@ def run(
             _attribution_line(result.report)
         else:
             typer.echo(f"no new pair to report (the last pair is {pair})")
-    if result.published is not None:
-        typer.echo(_published(config, result.published))
+    for pair, published in result.published.items():
+        typer.echo(_published(config, pair, published))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         write_step_summary(result, Path(summary), JOB_SUMMARY_BYTES)
@@ -354,12 +355,12 @@ def _attribution_line(report: Report) -> None:
         )
 
 
-def _published(config: Config, published: Published) -> str:
+def _published(config: Config, pair: str, published: Published) -> str:
     attached = f"; report {published.attached} attached" if published.attached else ""
     return (
-        f"audit sheet {config.audit_sheet_id}: {published.posted} rows posted, "
-        f"{published.already} already there, {published.rows_on_sheet:,} rows on the sheet"
-        f"{attached}"
+        f"audit sheet {config.audit_sheet_id}, pair {pair}: "
+        f"{plural(published.posted, 'row')} posted, {published.already} already there, "
+        f"{published.rows_on_sheet:,} rows on the sheet{attached}"
     )
 
 

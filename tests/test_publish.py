@@ -125,6 +125,45 @@ def test_publishing_a_pair_twice_changes_nothing(repo, store, cli, api_env, emul
     assert len(emulator.attachments[AUDIT_SHEET]) == 1
 
 
+def test_a_renamed_audit_id_column_stops_before_anything_is_posted_again(
+    repo, store, cli, api_env, emulator, audit
+):
+    pair(store, 3)
+    assert report(cli, api_env).returncode == 0
+    next(c for c in audit["columns"] if c["title"] == AUDIT_ID)["title"] = "Audit key"
+    columns = [dict(column) for column in audit["columns"]]
+    again = report(cli, api_env, "--force")
+    assert again.returncode == 3, again.stdout + again.stderr
+    assert again.stderr.count("\n") == 1 and "renamed or removed" in again.stderr
+    assert f"no '{AUDIT_ID}' column" in again.stderr and "Traceback" not in again.stderr
+    assert audit["columns"] == columns and len(audit["rows"]) == 5
+    assert len(emulator.attachments[AUDIT_SHEET]) == 1
+
+
+def test_a_sheet_with_rows_but_no_audit_id_column_is_not_written(
+    repo, store, cli, api_env, emulator, audit
+):
+    """Not an audit sheet: a billing sheet left out of SOURCE_SHEET_ID, a tracker..."""
+    pair(store, 3)
+    note = audit["columns"][0]["id"]
+    audit["rows"] = [{"id": emulator.new_id(), "cells": [{"columnId": note, "value": "mine"}]}]
+    audit["totalRowCount"] = 1
+    result = report(cli, api_env)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert f"no '{AUDIT_ID}' column" in result.stderr and result.stderr.count("\n") == 1
+    assert [c["title"] for c in audit["columns"]] == ["Note"] and len(audit["rows"]) == 1
+    assert AUDIT_SHEET not in emulator.attachments
+
+
+def test_a_source_sheet_is_refused_as_the_audit_sheet(repo, store, cli, api_env, audit):
+    pair(store, 3)
+    env = {**api_env, "SOURCE_SHEET_ID": f"12,{AUDIT_SHEET}", "AUDIT_SHEET_ID": str(AUDIT_SHEET)}
+    result = cli("report", env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "SOURCE_SHEET_ID" in result.stderr and result.stderr.count("\n") == 1
+    assert [c["title"] for c in audit["columns"]] == ["Note"] and audit["rows"] == []
+
+
 def test_a_failed_batch_fails_the_run_and_the_next_run_finishes(
     repo, store, cli, api_env, emulator, audit
 ):
@@ -178,10 +217,15 @@ def test_rate_limited_posts_are_retried(repo, store, cli, api_env, emulator, aud
 
 
 def filler(emulator, audit, count: int) -> None:
-    """Rows already on the audit sheet (from earlier pairs), put there directly."""
-    report_id = audit["columns"][0]["id"]
+    """Rows already on the audit sheet (from earlier pairs), put there directly, with the
+    audit columns an earlier publish added."""
+    audit["columns"] += [
+        {"id": 100 + n, "index": n + 1, "title": title, "type": kind}
+        for n, (title, kind) in enumerate(COLUMNS)
+    ]
+    audit_id = 100 + len(COLUMNS) - 1
     audit["rows"] = [
-        {"id": emulator.new_id(), "cells": [{"columnId": report_id, "value": f"old {n}"}]}
+        {"id": emulator.new_id(), "cells": [{"columnId": audit_id, "value": f"old {n}"}]}
         for n in range(count)
     ]
     audit["totalRowCount"] = count

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -70,14 +70,26 @@ def report_name(diff: Diff) -> str:
     return f"audit-{diff.old.commit[:7]}-{diff.new.commit[:7]}.xlsx"
 
 
+def audit_sheet_id(config: Config, audited: Iterable[str] = ()) -> str:
+    """AUDIT_SHEET_ID, refused when it names a sheet being audited (`audited`, or one of
+    SOURCE_SHEET_ID): audit rows and columns written there would change the billing."""
+    sheet_id = config.audit_sheet_id or ""
+    if not sheet_id.isdigit():
+        raise UsageError(f"AUDIT_SHEET_ID {sheet_id!r} is not a sheet id (a number)")
+    if sheet_id in {*config.sheets, *audited}:
+        raise UsageError(
+            f"AUDIT_SHEET_ID {sheet_id} is a sheet being audited (SOURCE_SHEET_ID or a "
+            "snapshot); set it to a sheet of its own for the audit rows (a new, empty sheet)"
+        )
+    return sheet_id
+
+
 def publish_report(
     store: Store, config: Config, report: Report, report_file: Callable[[], Path]
 ) -> Published:
     """Post the pair's audit rows the audit sheet lacks and attach the report once."""
-    sheet_id = config.audit_sheet_id or ""
-    if not sheet_id.isdigit():
-        raise UsageError(f"AUDIT_SHEET_ID {sheet_id!r} is not a sheet id (a number)")
     diff = report.diff
+    sheet_id = audit_sheet_id(config, (sheet.sheet_id for sheet in diff.sheets))
     old, new = store.sheet_trees(diff.old.commit), store.sheet_trees(diff.new.commit)
     trees = {s.sheet_id: (old.get(s.sheet_id), new.get(s.sheet_id)) for s in diff.sheets}
     api = SmartsheetApi.configured(config)

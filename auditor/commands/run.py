@@ -1,31 +1,46 @@
-"""`auditor run`: the scheduled job. Snapshot, push, report and publish the newest pair.
+"""`auditor run`: the scheduled job. Snapshot, push, report the newest pair, and publish
+every pair the audit sheet lacks.
 
 Each step can be repeated safely: a snapshot of unchanged data makes no commit, a push
 that the remote rejects (another run got there first) is followed by the snapshot re-made
 on the remote's tip, and publishing posts only the audit rows the sheet lacks. So a run
 that died anywhere is finished by the next one.
+
+Which pairs to publish is read from the audit sheet itself, not kept anywhere else, so it
+survives lost runners and caches: the pairs its audit rows came from (the Snapshots
+column). The run walks the branch back from the tip to the newest of those and publishes
+from it (again: it may be partial) to the tip, oldest first. Pairs without audit rows are
+never on the sheet and so never end the walk.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import pairwise
 from pathlib import Path
 
 from auditor.audit.model import SEVERITIES, Violation
 from auditor.audit.settings import Settings
-from auditor.commands.report import build_report, publish_report, write_to
+from auditor.commands.report import audit_sheet_id, build_report, publish_report, write_to
 from auditor.commands.snapshot import SnapshotResult, read_smartsheet, snapshot_with
 from auditor.config import Config
 from auditor.errors import GitError, UsageError
-from auditor.outputs.audit_sheet import Published
+from auditor.outputs.audit_sheet import Published, held, pair_label
 from auditor.outputs.markdown import diff_markdown
 from auditor.outputs.report import Report
 from auditor.smartsheet_client import SmartsheetApi
 from auditor.store.gitstore import Store
 
+log = logging.getLogger("auditor")
+
 PUSH_ATTEMPTS = 5
+# How far back the walk looks for the last pair the audit sheet holds: 300 pairs are 25 days
+# of runs every 2 hours.
+TRAIL_PAIRS = 300
 
 
 @dataclass
@@ -37,7 +52,7 @@ class RunResult:
     pushed: bool = False
     report: Report | None = None
     path: Path | None = None
-    published: Published | None = None
+    published: dict[str, Published] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def new_violations(self) -> list[Violation]:
@@ -61,6 +76,8 @@ def run_job(
 ) -> RunResult:
     if not config.sheets:
         raise UsageError("no sheet to snapshot: set SOURCE_SHEET_ID (comma-separated ids)")
+    if publish and config.audit_sheet_id:
+        audit_sheet_id(config)  # a wrong target stops the run before it does anything
     api = SmartsheetApi.configured(config)
     try:
         sheets, skipped = read_smartsheet(store, api, list(config.sheets), config)
@@ -91,8 +108,59 @@ def run_job(
     if result.snapshot.commit is not None or force:
         report_file()
     if publish and config.audit_sheet_id:
-        result.published = publish_report(store, config, report, report_file)
+        result.published = _publish_trail(store, config, settings, report, report_file, out)
     return result
+
+
+def _publish_trail(
+    store: Store,
+    config: Config,
+    settings: Settings,
+    newest: Report,
+    newest_file: Callable[[], Path],
+    out: Path,
+) -> dict[str, Published]:
+    """Publish every pair the audit sheet lacks, oldest first, each with its own report;
+    `newest` is the tip's pair, already built. A failure stops at that pair, which the next
+    run starts from."""
+    tip, published = newest.diff.new.commit, {}
+    for old, new in _unpublished(store, config, tip):
+        if new == tip:
+            report, report_file = newest, newest_file
+        else:
+            report = build_report(store, settings, old, new)
+            report_file = partial(write_to, out, report)
+        published[pair_label(old, new)] = publish_report(store, config, report, report_file)
+    return published
+
+
+def _unpublished(store: Store, config: Config, tip: str) -> list[tuple[str, str]]:
+    """The pairs (old, new) to publish, oldest first: from the newest pair the audit sheet
+    holds rows of up to the tip. A sheet without audit rows starts at the newest pair: a
+    new audit sheet is not flooded with the branch's history."""
+    commits = store.first_parents(tip, TRAIL_PAIRS + 1)
+    pairs = [(older.sha, newer.sha) for newer, older in pairwise(commits)]
+    api = SmartsheetApi.configured(config)
+    try:
+        on_sheet = held(api, audit_sheet_id(config))
+    finally:
+        api.close()
+    if not on_sheet.ids:
+        return pairs[:1]
+    for count, (old, new) in enumerate(pairs, 1):
+        if pair_label(old, new) in on_sheet.pairs:
+            return pairs[:count][::-1]
+    if commits[-1].parent is not None:
+        log.warning(
+            "audit sheet %s holds rows of none of the last %d pairs on %r: publishing those; "
+            "pairs up to %s are not, so publish any it lacks with "
+            "`auditor report --from REV~1 --to REV`",
+            config.audit_sheet_id,
+            len(pairs),
+            store.branch,
+            commits[-1].sha[:10],
+        )
+    return pairs[::-1]
 
 
 def failing(result: RunResult, level: str | None) -> list[Violation]:
@@ -129,10 +197,10 @@ def _push(
 def write_step_summary(result: RunResult, path: Path, cap: int) -> None:
     """Append the run to GitHub's job summary, within the `cap` bytes GitHub shows."""
     lines = [f"## auditor run: {_outcome(result)}", ""]
-    if result.published is not None:
-        published = result.published
+    for pair, published in result.published.items():
         lines += [
-            f"Audit sheet: {published.posted} rows posted, {published.already} already there"
+            f"Audit sheet, pair {pair}: {published.posted} rows posted, "
+            f"{published.already} already there"
             + (f", report {published.attached} attached" if published.attached else ""),
             "",
         ]

@@ -6,6 +6,12 @@ tree, so its rows keep their ids. Before posting, only the audit-id column is re
 rows whose id is missing are posted, at most 500 a request. A run that dies after some
 requests leaves rows that the next run finds and skips; a request whose answer was lost (a
 timeout, a 5xx) is followed by a fresh read of the ids instead of a blind resend.
+
+The target must be an audit sheet: one with an Audit ID column, or one without rows (which
+gets the audit columns added). A sheet with rows but no Audit ID column is refused before
+anything is written: either its Audit ID column was renamed or removed, and posting would
+repeat every row, or it is not an audit sheet at all (a billing sheet, say). Columns of
+the user's own beside the audit columns (a reviewer's checkbox) are left alone.
 """
 
 from __future__ import annotations
@@ -30,9 +36,10 @@ log = logging.getLogger("auditor")
 T = TypeVar("T")
 
 AUDIT_ID = "Audit ID"
+PAIR = "Snapshots"
 COLUMNS = (
     ("Time (UTC)", "TEXT_NUMBER"),
-    ("Snapshots", "TEXT_NUMBER"),
+    (PAIR, "TEXT_NUMBER"),
     ("Sheet", "TEXT_NUMBER"),
     ("Row key", "TEXT_NUMBER"),
     ("Work request", "TEXT_NUMBER"),
@@ -74,6 +81,16 @@ class AuditRow:
     values: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Held:
+    """What an audit sheet already holds: the audit ids on it, the pairs (`old..new`, as in
+    the Snapshots column) those audit rows came from, and its row count."""
+
+    ids: set[str]
+    pairs: set[str]
+    rows: int
+
+
 @dataclass
 class Published:
     posted: int
@@ -90,7 +107,7 @@ def audit_rows(report: Report, trees: dict[str, tuple[str | None, str | None]]) 
     diff = report.diff
     common = {
         "Time (UTC)": _utc(diff.new.time),
-        "Snapshots": f"{diff.old.commit[:10]}..{diff.new.commit[:10]}",
+        PAIR: pair_label(diff.old.commit, diff.new.commit),
     }
     names = {sheet.sheet_id: sheet.name for sheet in diff.sheets}
     rows = []
@@ -119,6 +136,21 @@ def audit_rows(report: Report, trees: dict[str, tuple[str | None, str | None]]) 
     return rows
 
 
+def pair_label(old: str, new: str) -> str:
+    """How the Snapshots column names a pair of snapshot commits."""
+    return f"{old[:10]}..{new[:10]}"
+
+
+def held(api: SmartsheetApi, sheet_id: str) -> Held:
+    """What the audit sheet holds; nothing for a sheet without rows or audit columns yet.
+    Refuses a sheet that is not an audit sheet (see the module's docstring)."""
+    what = f"audit sheet {sheet_id}"
+    columns = _columns(api, sheet_id, what)
+    if AUDIT_ID not in columns:
+        return Held(set(), set(), 0)
+    return _read_held(api, sheet_id, columns, what)
+
+
 def publish(
     api: SmartsheetApi,
     sheet_id: str,
@@ -134,8 +166,9 @@ def publish(
     result = Published(0, 0, 0, None)
 
     def post_missing() -> None:
-        present, on_sheet = _audit_ids(api, sheet_id, columns[AUDIT_ID], what)
-        missing = [row for row in rows if row.audit_id not in present]
+        present = _read_held(api, sheet_id, columns, what)
+        on_sheet = present.rows
+        missing = [row for row in rows if row.audit_id not in present.ids]
         result.already = len(rows) - len(missing)
         _check_room(what, on_sheet, len(missing))
         for batch in _chunks(missing, ROWS_PER_REQUEST):
@@ -168,14 +201,31 @@ def _until_done(api: SmartsheetApi, what: str, step: Callable[[], T]) -> T:
             backoff.wait(str(error).removeprefix(f"{what}: "))
 
 
-def _ensure_columns(api: SmartsheetApi, sheet_id: str, what: str) -> dict[str, int]:
-    """Column title -> id, after adding the audit columns the sheet lacks (at its end)."""
+def _columns(api: SmartsheetApi, sheet_id: str, what: str) -> dict[str, int]:
+    """Column title -> id, refusing a sheet with rows but no Audit ID column: without it the
+    sheet cannot say which audit rows it holds, so everything would be posted again."""
     found = api.get(f"/sheets/{sheet_id}/columns", what, includeAll="true").get("data", [])
     titles = {column["title"]: column["id"] for column in found}
+    if AUDIT_ID not in titles and _has_rows(api, sheet_id, what):
+        raise SourceError(
+            f"{what} holds rows but no {AUDIT_ID!r} column: it was renamed or removed, or this "
+            f"is not an audit sheet; nothing was posted. Rename the column back to {AUDIT_ID!r}, "
+            "or set AUDIT_SHEET_ID to the audit sheet (a new one: an empty sheet)"
+        )
+    return titles
+
+
+def _has_rows(api: SmartsheetApi, sheet_id: str, what: str) -> bool:
+    return bool(api.get(f"/sheets/{sheet_id}", what, pageSize=1, page=1).get("totalRowCount"))
+
+
+def _ensure_columns(api: SmartsheetApi, sheet_id: str, what: str) -> dict[str, int]:
+    """Column title -> id, after adding the audit columns the sheet lacks (at its end)."""
+    titles = _columns(api, sheet_id, what)
     wanted = [(title, kind) for title, kind in COLUMNS if title not in titles]
     if wanted:
         body = [
-            {"title": title, "type": kind, "index": len(found) + n}
+            {"title": title, "type": kind, "index": len(titles) + n}
             for n, (title, kind) in enumerate(wanted)
         ]
         added = api.post(
@@ -201,21 +251,25 @@ def _formats(api: SmartsheetApi, what: str) -> dict[str, str]:
     return formats
 
 
-def _audit_ids(api: SmartsheetApi, sheet_id: str, column_id: int, what: str) -> tuple[set, int]:
-    """The audit ids on the sheet, reading only that column, and its row count."""
-    path, ids = f"/sheets/{sheet_id}", set()
-    first = api.get(path, what, columnIds=column_id, pageSize=READ_PAGE, page=1)
+def _read_held(api: SmartsheetApi, sheet_id: str, columns: dict[str, int], what: str) -> Held:
+    """The audit ids and pairs on the sheet, reading only those two columns."""
+    audit_id, pair = columns[AUDIT_ID], columns.get(PAIR)
+    wanted = ",".join(str(column) for column in (audit_id, pair) if column is not None)
+    path, ids, pairs = f"/sheets/{sheet_id}", set(), set()
+    first = api.get(path, what, columnIds=wanted, pageSize=READ_PAGE, page=1)
     total = int(first.get("totalRowCount", 0))
     pages = [first] + [
-        api.get(path, what, columnIds=column_id, pageSize=READ_PAGE, page=page)
+        api.get(path, what, columnIds=wanted, pageSize=READ_PAGE, page=page)
         for page in range(2, math.ceil(total / READ_PAGE) + 1)
     ]
     for page in pages:
         for row in page.get("rows", []):
-            for cell in row.get("cells", []):
-                if cell.get("columnId") == column_id and cell.get("value") is not None:
-                    ids.add(str(cell["value"]))
-    return ids, total
+            values = {cell.get("columnId"): cell.get("value") for cell in row.get("cells", [])}
+            if values.get(audit_id) is not None:
+                ids.add(str(values[audit_id]))
+                if values.get(pair) is not None:
+                    pairs.add(str(values[pair]))
+    return Held(ids, pairs, total)
 
 
 def _check_room(what: str, on_sheet: int, adding: int) -> None:
