@@ -334,8 +334,10 @@ def run(
             _attribution_line(result.report)
         else:
             typer.echo(f"no new pair to report (the last pair is {pair})")
-    for pair, published in result.published.items():
+    for pair, published in (result.published or {}).items():
         typer.echo(_published(config, pair, published))
+    if result.published == {}:
+        typer.echo(f"audit sheet {config.audit_sheet_id}: every pair is published already")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         write_step_summary(result, Path(summary), JOB_SUMMARY_BYTES)

@@ -15,6 +15,7 @@ import itertools
 import math
 import re
 import ssl
+import sys
 import threading
 import time
 import urllib.parse
@@ -146,7 +147,7 @@ class Emulator:
     # Control, for tests and the demo.
 
     def start(self, port: int = 0, ssl_context: ssl.SSLContext | None = None) -> Emulator:
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self._server = _Server(("127.0.0.1", port), _Handler)
         if ssl_context is not None:
             # The handshake is left to the first read, in the connection's own thread, so a
             # client that never finishes it cannot hold up the accepting loop.
@@ -625,6 +626,14 @@ _ref = itertools.count(1)
 
 def _error(code: int, message: str) -> dict[str, Any]:
     return {"errorCode": code, "message": message, "refId": f"emu{next(_ref):06d}"}
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet about a client that went away or refused the certificate, as tests make
+        them do; anything else is still printed."""
+        if not isinstance(sys.exc_info()[1], ssl.SSLError | ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

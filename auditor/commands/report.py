@@ -67,7 +67,12 @@ def write_to(out: Path, report: Report) -> Path:
 
 
 def report_name(diff: Diff) -> str:
-    return f"audit-{diff.old.commit[:7]}-{diff.new.commit[:7]}.xlsx"
+    return pair_report_name(diff.old.commit, diff.new.commit)
+
+
+def pair_report_name(old: str, new: str) -> str:
+    """The workbook's file name, which is also its attachment's name on the audit sheet."""
+    return f"audit-{old[:7]}-{new[:7]}.xlsx"
 
 
 def audit_sheet_id(config: Config, audited: Iterable[str] = ()) -> str:

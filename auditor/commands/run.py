@@ -9,7 +9,8 @@ that died anywhere is finished by the next one.
 Which pairs to publish is read from the audit sheet itself, not kept anywhere else, so it
 survives lost runners and caches: the pairs its audit rows came from (the Snapshots
 column). The run walks the branch back from the tip to the newest of those and publishes
-from it (again: it may be partial) to the tip, oldest first. Pairs without audit rows are
+from it (again: it may be partial) to the tip, oldest first. A pair whose report is attached
+is whole (the report goes on last) and is not looked at again. Pairs without audit rows are
 never on the sheet and so never end the walk.
 """
 
@@ -25,7 +26,13 @@ from pathlib import Path
 
 from auditor.audit.model import SEVERITIES, Violation
 from auditor.audit.settings import Settings
-from auditor.commands.report import audit_sheet_id, build_report, publish_report, write_to
+from auditor.commands.report import (
+    audit_sheet_id,
+    build_report,
+    pair_report_name,
+    publish_report,
+    write_to,
+)
 from auditor.commands.snapshot import SnapshotResult, read_smartsheet, snapshot_with
 from auditor.config import Config
 from auditor.errors import GitError, UsageError
@@ -52,7 +59,8 @@ class RunResult:
     pushed: bool = False
     report: Report | None = None
     path: Path | None = None
-    published: dict[str, Published] = field(default_factory=dict)
+    published: dict[str, Published] | None = None
+    """Per pair published this run; None when the run did not publish."""
     notes: list[str] = field(default_factory=list)
 
     def new_violations(self) -> list[Violation]:
@@ -148,6 +156,8 @@ def _unpublished(store: Store, config: Config, tip: str) -> list[tuple[str, str]
     if not on_sheet.ids:
         return pairs[:1]
     for count, (old, new) in enumerate(pairs, 1):
+        if pair_report_name(old, new) in on_sheet.attached:
+            return pairs[: count - 1][::-1]  # its report went on last: the pair is whole
         if pair_label(old, new) in on_sheet.pairs:
             return pairs[:count][::-1]
     if commits[-1].parent is not None:
@@ -197,7 +207,7 @@ def _push(
 def write_step_summary(result: RunResult, path: Path, cap: int) -> None:
     """Append the run to GitHub's job summary, within the `cap` bytes GitHub shows."""
     lines = [f"## auditor run: {_outcome(result)}", ""]
-    for pair, published in result.published.items():
+    for pair, published in (result.published or {}).items():
         lines += [
             f"Audit sheet, pair {pair}: {published.posted} rows posted, "
             f"{published.already} already there"

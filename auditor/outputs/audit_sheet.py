@@ -21,7 +21,7 @@ import hashlib
 import logging
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -84,11 +84,13 @@ class AuditRow:
 @dataclass(frozen=True)
 class Held:
     """What an audit sheet already holds: the audit ids on it, the pairs (`old..new`, as in
-    the Snapshots column) those audit rows came from, and its row count."""
+    the Snapshots column) those audit rows came from, its row count, and the names of its
+    attachments (a pair's report is attached last, once all its rows are posted)."""
 
     ids: set[str]
     pairs: set[str]
     rows: int
+    attached: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -148,7 +150,8 @@ def held(api: SmartsheetApi, sheet_id: str) -> Held:
     columns = _columns(api, sheet_id, what)
     if AUDIT_ID not in columns:
         return Held(set(), set(), 0)
-    return _read_held(api, sheet_id, columns, what)
+    found = _read_held(api, sheet_id, columns, what)
+    return replace(found, attached=set(_attachments(api, sheet_id, what)))
 
 
 def publish(
@@ -272,6 +275,11 @@ def _read_held(api: SmartsheetApi, sheet_id: str, columns: dict[str, int], what:
     return Held(ids, pairs, total)
 
 
+def _attachments(api: SmartsheetApi, sheet_id: str, what: str) -> list[str]:
+    listed = api.get(f"/sheets/{sheet_id}/attachments", what, includeAll="true")
+    return [str(item.get("name")) for item in listed.get("data", [])]
+
+
 def _check_room(what: str, on_sheet: int, adding: int) -> None:
     after = on_sheet + adding
     if after > SHEET_ROWS:
@@ -292,8 +300,7 @@ def _check_room(what: str, on_sheet: int, adding: int) -> None:
 def _attach(
     api: SmartsheetApi, sheet_id: str, what: str, name: str, report_file: Callable[[], Path]
 ) -> str | None:
-    listed = api.get(f"/sheets/{sheet_id}/attachments", what, includeAll="true")
-    if any(item.get("name") == name for item in listed.get("data", [])):
+    if name in _attachments(api, sheet_id, what):
         return None
     path = report_file()
     size = path.stat().st_size
