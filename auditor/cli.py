@@ -22,6 +22,7 @@ import typer
 from auditor.config import Config, load_config
 from auditor.errors import AuditorError, UsageError
 from auditor.store.message import plural
+from auditor.text import inert
 
 if TYPE_CHECKING:  # imported where used: start-up time is part of every command
     from auditor.commands.snapshot import SnapshotResult
@@ -99,10 +100,9 @@ def _store(config: Config):
 
 
 def _console():
-    from rich.console import Console
+    from auditor.outputs.table import console
 
-    # Piped output is read in logs and files, where rich's default of 80 columns is cramped.
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    return console()
 
 
 def _time(text: str | None) -> dt.datetime | None:
@@ -199,7 +199,7 @@ def check() -> None:
     code = 0
     for result in run_checks(config):
         mark = "ok  " if result.ok else "FAIL"
-        typer.echo(f"{mark} {result.what}: {result.detail}")
+        typer.echo(inert(f"{mark} {result.what}: {result.detail}"))
         if not result.ok and code == 0:
             code = result.exit_code
     if code:
@@ -445,8 +445,16 @@ def history(
 
 
 def _fail(message: str, code: int) -> None:
-    sys.stderr.write(f"auditor: error: {message}\n")
+    # One line whatever the message quotes: a sheet's text, git's own output.
+    sys.stderr.write(f"auditor: error: {inert(message)}\n")
     sys.exit(code)
+
+
+class _InertFormatter(logging.Formatter):
+    """Warnings quote sheet names and text too: one inert line each."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return inert(super().format(record))
 
 
 def main() -> None:
@@ -454,7 +462,9 @@ def main() -> None:
     # cyclic collector would walk them again and again and free nothing: 15-30% of a
     # 500,000-cell snapshot or diff. Memory was measured the same with it off (README).
     gc.disable()
-    logging.basicConfig(format="auditor: warning: %(message)s", level=logging.WARNING)
+    handler = logging.StreamHandler()
+    handler.setFormatter(_InertFormatter("auditor: warning: %(message)s"))
+    logging.basicConfig(handlers=[handler], level=logging.WARNING)
     try:
         app()
     except AuditorError as error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import openpyxl
 import orjson
 import pytest
 
@@ -219,3 +220,66 @@ def test_trailers_a_hand_edit_broke_do_not_stop_the_tool(repo, cli, tmp_path):
     for args in (("log",), ("snapshot", "--file", str(path), "--key", "WR"), ("diff",)):
         result = cli(*args)
         assert result.returncode == 0, (args, result.stderr)
+
+
+# 3. Sheet text is shown as written, never interpreted.
+
+MARKUP = "[b]1000[/b] real value is 5"
+ESCAPES = "\x1b[2J\x1b]52;c;cGF3bmVk\x07"
+
+
+def test_sheet_text_is_shown_as_written_by_every_command(repo, cli, tmp_path):
+    header = ["WR", "=Qty", "[/b]", "ctl\x1b"]
+    path = write_csv(tmp_path / "crew.csv", header, [["WR-1", "1", MARKUP, ESCAPES]])
+    snap = ("snapshot", "--file", str(path), "--key", "WR")
+    assert cli(*snap, "--fetched-at", "2026-11-20T08:00:00Z").returncode == 0
+    write_csv(path, header, [["WR-1", "2", "[link=http://evil.example]x[/link]", MARKUP]])
+    assert cli(*snap, "--fetched-at", "2026-11-20T10:00:00Z").returncode == 0
+    outputs = {}
+    for args in (
+        ("diff",),
+        ("diff", "--format", "markdown"),
+        ("log",),
+        ("show",),
+        ("history", "WR-1"),
+        ("report", "--out", str(tmp_path / "reports")),
+    ):
+        result = cli(*args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert "\x1b" not in result.stdout + result.stderr, args
+        outputs[args[0] + args[-1]] = result.stdout
+    assert (
+        MARKUP in outputs["diffdiff"]
+        and "[link=http://evil.example]x[/link]" in outputs["diffdiff"]
+    )
+    assert "\\x1b[2J" in outputs["diffdiff"] and "ctl\\x1b" in outputs["showshow"]
+    assert "\\[b\\]1000\\[/b\\]" in outputs["diffmarkdown"]
+    workbook = next((tmp_path / "reports").glob("*.xlsx"))
+    book = openpyxl.load_workbook(workbook)
+    cells = [c for sheet in book.worksheets for row in sheet.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    changes = [c.value for c in next(book["Changes"].iter_rows(min_row=2, max_row=2))]
+    assert "=Qty" in changes
+
+
+def test_audit_rows_carry_sheet_text_inert(repo, cli, tmp_path, emulator, api_env):
+    audit = {
+        "id": 77,
+        "name": "Billing audit",
+        "columns": [{"id": 1, "index": 0, "title": "Note", "type": "TEXT_NUMBER", "primary": True}],
+    }
+    emulator.add_sheet(audit)
+    header = ["WR", "Notes"]
+    path = write_csv(tmp_path / "crew.csv", header, [["WR-1", "plain"]])
+    snap = ("snapshot", "--file", str(path), "--key", "WR")
+    assert cli(*snap, "--fetched-at", "2026-11-20T08:00:00Z").returncode == 0
+    write_csv(path, header, [["WR-1", '=HYPERLINK("http://x","y")' + ESCAPES]])
+    assert cli(*snap, "--fetched-at", "2026-11-20T10:00:00Z").returncode == 0
+    env = {**api_env, "AUDIT_SHEET_ID": "77"}
+    result = cli("report", "--out", str(tmp_path / "reports"), env=env)
+    assert result.returncode == 0, result.stderr
+    cells = [cell for row in audit["rows"] for cell in row["cells"]]
+    texts = [cell["value"] for cell in cells if isinstance(cell.get("value"), str)]
+    assert '=HYPERLINK("http://x","y")\\x1b[2J\\x1b]52;c;cGF3bmVk\\x07' in texts
+    assert not any("formula" in cell for cell in cells)
+    assert not [text for text in texts if "\x1b" in text or "\x07" in text]

@@ -39,12 +39,19 @@ def test_text_stays_text(tmp_path):
 def test_characters_xml_cannot_carry_are_escaped_the_excel_way(tmp_path):
     """Excel and LibreOffice decode `_xHHHH_` back to the character (checked by hand with
     `soffice --convert-to csv`); openpyxl's reader leaves the escape as it is."""
-    path = written(tmp_path / "t.xlsx", [("bell\x07",), ("literal _x0041_",), ("\t\n",)])
+    path = written(
+        tmp_path / "t.xlsx", [("bell\x07",), ("literal _x0041_",), ("\t\n",), ("a\r\nb",)]
+    )
     with zipfile.ZipFile(path) as archive:
         xml = archive.read("xl/worksheets/sheet1.xml").decode()
     assert "bell_x0007_" in xml and "literal _x005F_x0041_" in xml
     assert '<t xml:space="preserve">\t\n</t>' in xml
-    assert [row[0].value for row in read(path)] == ["bell_x0007_", "literal _x005F_x0041_", "\t\n"]
+    assert [row[0].value for row in read(path)] == [
+        "bell_x0007_",
+        "literal _x005F_x0041_",
+        "\t\n",
+        "a_x000D_\nb",
+    ]
 
 
 def test_numbers_dates_and_formats(tmp_path):

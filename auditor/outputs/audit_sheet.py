@@ -31,6 +31,7 @@ from auditor.errors import SourceError
 from auditor.outputs.changes import shown, violation_entries
 from auditor.outputs.report import Report
 from auditor.smartsheet_client import Backoff, SmartsheetApi, UnsureWrite
+from auditor.text import inert, shorten
 
 log = logging.getLogger("auditor")
 T = TypeVar("T")
@@ -320,7 +321,7 @@ def _attach(
 
 def _request_row(row: AuditRow, columns: dict[str, int], formats: dict[str, str]) -> dict:
     cells = [
-        {"columnId": columns[title], "value": value}
+        {"columnId": columns[title], "value": _value(value)}
         for title, value in {**row.values, AUDIT_ID: row.audit_id}.items()
         if value is not None and value != ""
     ]
@@ -334,20 +335,20 @@ def _event_cells(event: Event) -> dict[str, Any]:
     rows = event.kind in ("row added", "row removed")
     return {
         "Row key": event.key or None,
-        "Work request": _value(event.work_request),
+        "Work request": event.work_request,
         "Event or rule": event.kind,
         "Status": "change",
         "Column": event.column,
-        "Old": None if rows else _value(event.old),
-        "New": None if rows else _value(event.new),
-        "Delta": _value(event.delta),
-        "Money impact (USD)": _value(event.money_impact),
+        "Old": None if rows else event.old,
+        "New": None if rows else event.new,
+        "Delta": event.delta,
+        "Money impact (USD)": event.money_impact,
         "Severity": event.severity,
         "Week ending": event.week_ending.isoformat() if event.week_ending else None,
         "Changed by": event.modified_by,
         "Changed at (UTC)": event.modified_at,
         "Attribution": event.attribution,
-        "Details": _value(shown(event.new or event.old, CELL_TEXT)) if rows else None,
+        "Details": shown(event.new or event.old, CELL_TEXT) if rows else None,
     }
 
 
@@ -358,21 +359,21 @@ def _violation_cells(status: str, violation: Violation) -> dict[str, Any]:
         "Status": status,
         "Column": violation.column,
         "Severity": violation.severity,
-        "Details": _value(violation.message),
+        "Details": violation.message,
     }
 
 
 def _value(value: Any) -> Any:
-    """A cell value the API takes as it is: numbers within its range, text within 4,000
-    characters, everything else as text."""
+    """A cell value the API takes as it is: numbers within its range, and text, inert (see
+    auditor.text) and within 4,000 characters, for everything else."""
     if value is None or isinstance(value, bool):
         return value
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, int | float):
-        return value if abs(value) < SAFE_INTEGER else str(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        value = int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, int | float) and math.isfinite(value) and abs(value) < SAFE_INTEGER:
+        return value
     text = value if isinstance(value, str) else shown(value, CELL_TEXT)
-    return text[:CELL_TEXT]
+    return shorten(inert(text), CELL_TEXT)
 
 
 def _audit_id(trees: tuple[str | None, str | None] | None, sheet_id: str, identity: tuple) -> str:

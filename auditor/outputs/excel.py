@@ -24,7 +24,7 @@ from openpyxl.utils import get_column_letter
 
 from auditor.outputs.changes import violation_entries
 from auditor.outputs.report import Report
-from auditor.outputs.xlsx_rows import Body, body, save
+from auditor.outputs.xlsx_rows import Body, body, save, text_cell
 
 MONEY = '"$"#,##0.00;[Red]-"$"#,##0.00'
 COUNT = "#,##0"
@@ -63,7 +63,7 @@ def _cell(
     bold: bool = False,
 ) -> WriteOnlyCell:
     """A cell of the Summary or Guide, where a few dozen values carry their own style."""
-    cell = WriteOnlyCell(sheet, value=value)
+    cell = text_cell(sheet, value) if isinstance(value, str) else WriteOnlyCell(sheet, value)
     if fmt:
         cell.number_format = fmt
     if fill is not None:
@@ -91,7 +91,7 @@ def _sheet(book: Workbook, title: str, headers: Sequence[str], widths: Sequence[
     sheet.row_dimensions[1].height = 30
     header = []
     for text in headers:
-        cell = WriteOnlyCell(sheet, value=text)
+        cell = text_cell(sheet, text)
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
@@ -137,12 +137,11 @@ def _summary(book: Workbook, report: Report) -> None:
     sheet.append([f"From snapshot {diff.old.commit[:10]}, fetched {_utc(diff.old.time)}"])
     sheet.append([f"To snapshot {diff.new.commit[:10]}, fetched {_utc(diff.new.time)}"])
     for versions in report.sheets:
-        sheet.append(
-            [
-                f"Sheet {versions.name} ({versions.sheet_id}): version {versions.old or '-'} -> "
-                f"{versions.new or '-'}"
-            ]
+        line = (
+            f"Sheet {versions.name} ({versions.sheet_id}): version {versions.old or '-'} -> "
+            f"{versions.new or '-'}"
         )
+        sheet.append([_cell(sheet, line)])
     sheet.append([])
     sheet.append(
         [

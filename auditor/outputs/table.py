@@ -1,20 +1,44 @@
-"""Terminal tables (rich): at most `limit` rows each, saying how many more there are."""
+"""Terminal tables (rich): at most `limit` rows each, saying how many more there are.
+
+Sheet text is data, never markup: the console is made with markup and emoji codes off
+(`console()`), and every piece of sheet text goes through `auditor.text.inert`, so
+`[b]`, `[link=...]`, `:smile:` and escape sequences are shown as the characters they are.
+"""
 
 from __future__ import annotations
 
+import sys
 from itertools import islice
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from auditor.audit.model import Violations
 from auditor.commands.history import LogEntry, RowHistory, SheetData
 from auditor.diff.model import Diff
 from auditor.outputs.changes import count, entries, headline, shown, violation_entries
 from auditor.store.message import iso, plural
+from auditor.text import inert
 
 SEVERITY_STYLES = {"high": "bold red", "medium": "yellow"}
 STYLES = {"row added": "green", "row removed": "red", "cell": "yellow", "formula": "magenta"}
+
+
+def console() -> Console:
+    """The console every table is printed on: nothing in a string is markup. Piped output
+    is read in logs and files, where rich's default of 80 columns is cramped."""
+    width = None if sys.stdout.isatty() else 160
+    return Console(markup=False, emoji=False, highlight=False, width=width)
+
+
+def _heading(name: str, rest: str) -> Text:
+    """`name` in bold, then `rest`: a sheet's name as it was typed, styled."""
+    return Text.assemble("\n", (inert(name), "bold"), inert(rest))
+
+
+def _cell(value: object) -> str:
+    return inert(shown(value))
 
 
 def _more(console: Console, total: int, limit: int, what: str) -> None:
@@ -32,22 +56,18 @@ def print_diff(
         highlight=False,
     )
     for sheet in diff.sheets:
-        console.print(
-            f"\n[bold]{sheet.name}[/bold] ({sheet.sheet_id}): {sheet.status}, {headline(sheet)}"
-            if sheet.status != "unchanged"
-            else f"\n[bold]{sheet.name}[/bold] ({sheet.sheet_id}): unchanged",
-            highlight=False,
-        )
+        state = f"{sheet.status}, {headline(sheet)}" if sheet.status != "unchanged" else "unchanged"
+        console.print(_heading(sheet.name, f" ({sheet.sheet_id}): {state}"))
         if not sheet.changed:
             continue
         table = Table("change", "row key", "column", "old", "new", show_lines=False)
         for entry in islice(entries(sheet), limit):
             table.add_row(
                 entry.kind,
-                entry.key,
-                entry.column,
-                shown(entry.old),
-                shown(entry.new),
+                inert(entry.key),
+                inert(entry.column),
+                _cell(entry.old),
+                _cell(entry.new),
                 style=STYLES.get(entry.kind),
             )
         console.print(table)
@@ -59,11 +79,11 @@ def print_diff(
 
 
 def _print_violations(console: Console, name: str, audit: Violations, limit: int) -> None:
-    console.print(
-        f"\n[bold]{name}[/bold] violations: {len(audit.new)} new, {len(audit.resolved)} "
-        f"resolved, {len(audit.ongoing)} ongoing, {len(audit.waived)} waived",
-        highlight=False,
+    counts = (
+        f" violations: {len(audit.new)} new, {len(audit.resolved)} resolved, "
+        f"{len(audit.ongoing)} ongoing, {len(audit.waived)} waived"
     )
+    console.print(_heading(name, counts))
     listed = violation_entries(audit)
     if not listed:
         return
@@ -73,9 +93,9 @@ def _print_violations(console: Console, name: str, audit: Violations, limit: int
             status,
             violation.severity,
             violation.rule,
-            violation.key,
-            violation.column or "",
-            violation.message,
+            inert(violation.key),
+            inert(violation.column or ""),
+            inert(violation.message),
             style=SEVERITY_STYLES.get(violation.severity) if status == "new" else None,
         )
     console.print(table)
@@ -92,7 +112,7 @@ def print_log(console: Console, log: list[LogEntry]) -> None:
             str(entry.rows_added),
             str(entry.rows_removed),
             str(entry.cells_changed),
-            entry.subject,
+            inert(entry.subject),
         )
     console.print(table)
 
@@ -101,12 +121,11 @@ def print_snapshot(console: Console, sheets: list[SheetData], limit: int) -> Non
     for sheet in sheets:
         titles = [column["title"] for column in sheet.meta["columns"]]
         console.print(
-            f"[bold]{sheet.meta['name']}[/bold] ({sheet.meta['id']}): {len(sheet.rows):,} rows",
-            highlight=False,
+            _heading(sheet.meta["name"], f" ({sheet.meta['id']}): {len(sheet.rows):,} rows")
         )
-        table = Table("row key", *titles)
+        table = Table("row key", *map(inert, titles))
         for key, row in islice(sheet.rows.items(), limit):
-            table.add_row(key, *(shown(row.cells.get(title)) for title in titles))
+            table.add_row(inert(key), *(_cell(row.cells.get(title)) for title in titles))
         console.print(table)
         _more(console, len(sheet.rows), limit, "row")
 
@@ -114,7 +133,8 @@ def print_snapshot(console: Console, sheets: list[SheetData], limit: int) -> Non
 def print_history(console: Console, history: RowHistory) -> None:
     """Oldest first: the row (or cell) read down the page as it changed."""
     what = f"row {history.key}" + (f", column {history.column}" if history.column else "")
-    console.print(f"{what} in sheet {history.sheet_id}: {plural(len(history.versions), 'change')}")
+    changes = plural(len(history.versions), "change")
+    console.print(inert(f"{what} in sheet {history.sheet_id}: {changes}"))
     table = Table(
         "commit", "fetched (UTC)", "change", "value" if history.column else "row", "row modified by"
     )
@@ -129,7 +149,7 @@ def print_history(console: Console, history: RowHistory) -> None:
             version.commit[:10],
             iso(version.time),
             version.change,
-            value,
-            shown(version.row.modified_by),
+            inert(value),
+            _cell(version.row.modified_by),
         )
     console.print(table)

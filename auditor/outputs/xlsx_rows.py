@@ -39,9 +39,10 @@ FORMULA_START = ("=", "+", "-", "@")
 # Excel's limit for the text of one cell; longer text makes Excel refuse the file.
 MAX_TEXT = 32_767
 CHUNK = 1_000
-# Characters XML 1.0 cannot carry, written as Excel's `_xHHHH_` escapes; a literal
-# `_xHHHH_` in the text is escaped in turn so that it reads back unchanged.
-UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)")
+# Characters XML 1.0 cannot carry, and the carriage return (which XML parsers turn into a
+# line feed), written as Excel's `_xHHHH_` escapes; a literal `_xHHHH_` in the text is
+# escaped in turn so that it reads back unchanged.
+UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)")
 SPECIAL = re.compile(r"[&<>]")
 ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
@@ -130,10 +131,26 @@ def _style_id(sheet: Any, **style: Any) -> int:
     return cell.style_id
 
 
-def _text(text: str) -> str:
+def excel_text(text: str) -> str:
+    """Text as a cell holds it: cut at Excel's limit, and the characters XML cannot carry
+    written as Excel's `_xHHHH_` escapes, which Excel reads back as the characters."""
     text = text[:MAX_TEXT]
     if UNSAFE.search(text):
         text = UNSAFE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+    return text
+
+
+def text_cell(sheet: Any, text: str) -> WriteOnlyCell:
+    """A cell of the rows openpyxl writes itself (headers, Summary, Guide) that holds text
+    from a sheet: the same escapes as the streamed rows, and never a formula."""
+    cell = WriteOnlyCell(sheet, value=excel_text(text))
+    cell.data_type = "s"
+    cell.quotePrefix = text.startswith(FORMULA_START)
+    return cell
+
+
+def _text(text: str) -> str:
+    text = excel_text(text)
     if SPECIAL.search(text):
         text = SPECIAL.sub(lambda m: ENTITIES[m.group()], text)
     if text != text.strip():
