@@ -94,3 +94,10 @@ def test_a_failed_write_leaves_the_old_file(tmp_path):
         written(path, [("new",)] * 5000 + [(Unprintable(),)])
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.xlsx"]
+
+
+def test_escaped_text_is_cut_at_excels_limit_between_escapes(tmp_path):
+    rows = [("\x1f" * 6000,), ("ab" + "\x07" * 6000,)]
+    cells = read(written(tmp_path / "t.xlsx", rows))
+    assert [len(row[0].value) for row in cells] == [MAX_TEXT, 2 + 7 * ((MAX_TEXT - 2) // 7)]
+    assert all(row[0].value.endswith("_") for row in cells)

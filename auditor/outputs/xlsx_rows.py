@@ -43,6 +43,8 @@ CHUNK = 1_000
 # line feed), written as Excel's `_xHHHH_` escapes; a literal `_xHHHH_` in the text is
 # escaped in turn so that it reads back unchanged.
 UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)")
+ESCAPE = re.compile(r"_x[0-9A-F]{4}_")
+ESCAPE_LENGTH = 7
 SPECIAL = re.compile(r"[&<>]")
 ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
@@ -132,12 +134,18 @@ def _style_id(sheet: Any, **style: Any) -> int:
 
 
 def excel_text(text: str) -> str:
-    """Text as a cell holds it: cut at Excel's limit, and the characters XML cannot carry
-    written as Excel's `_xHHHH_` escapes, which Excel reads back as the characters."""
+    """Text as a cell holds it: the characters XML cannot carry written as Excel's `_xHHHH_`
+    escapes, which Excel reads back as the characters, and cut at Excel's limit, never
+    inside an escape."""
     text = text[:MAX_TEXT]
-    if UNSAFE.search(text):
-        text = UNSAFE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
-    return text
+    if not UNSAFE.search(text):
+        return text
+    text = UNSAFE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+    if len(text) <= MAX_TEXT:
+        return text
+    start = text.rfind("_x", MAX_TEXT - ESCAPE_LENGTH + 1, MAX_TEXT)
+    inside = start != -1 and ESCAPE.fullmatch(text, start, start + ESCAPE_LENGTH)
+    return text[: start if inside else MAX_TEXT]
 
 
 def text_cell(sheet: Any, text: str) -> WriteOnlyCell:
