@@ -63,6 +63,13 @@ OutOption = Annotated[Path, typer.Option("--out", help="Folder for the report.")
 NoPublishOption = Annotated[
     bool, typer.Option("--no-publish", help="Do not post to the audit sheet.")
 ]
+AllowMassRemovalOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-mass-removal",
+        help="Record a read that removes more than half of a sheet's rows (refused otherwise).",
+    ),
+]
 AttributeOption = Annotated[
     bool,
     typer.Option("--attribute", help="Ask Smartsheet's cell history who changed each cell."),
@@ -137,6 +144,7 @@ def snapshot(
         str | None,
         typer.Option(help="Record this ISO time as the fetch time (for importing old exports)."),
     ] = None,
+    allow_mass_removal: AllowMassRemovalOption = False,
 ) -> None:
     """Record each source in one commit on the snapshots branch."""
     from auditor.audit.settings import load_settings
@@ -169,7 +177,7 @@ def snapshot(
                 money_columns=config.money_columns,
             )
         )
-    result = snapshot_with(store, config, settings, sheets, _time(fetched_at))
+    result = snapshot_with(store, config, settings, sheets, _time(fetched_at), allow_mass_removal)
     versions = {item.sheet_id: item.version for item in sheets}
     _print_snapshot(config, skipped, result, versions)
 
@@ -298,6 +306,7 @@ def run(
         str | None, typer.Option(help="Record this ISO time as the fetch time (demos, imports).")
     ] = None,
     attribute: AttributeOption = False,
+    allow_mass_removal: AllowMassRemovalOption = False,
 ) -> None:
     """The scheduled job: snapshot, push, report the newest pair, publish every pair the
     audit sheet lacks."""
@@ -317,6 +326,7 @@ def run(
         publish=not no_publish,
         out=out,
         fetched_at=_time(fetched_at),
+        allow_mass_removal=allow_mass_removal,
     )
     _print_snapshot(config, result.skipped, result.snapshot, result.versions)
     if result.pushed:

@@ -153,7 +153,14 @@ def test_sheet_text_is_stored_exactly_and_shown_inert(shared_repo, tmp_path, cas
             for rows, first in ((before, 1000), (after, 1001))
         ]
         for sheet, when in zip(sheets, times, strict=True):
-            take_snapshot(store, [sheet], author=AUTHOR, fetched_at=when, settings=rules)
+            take_snapshot(
+                store,
+                [sheet],
+                author=AUTHOR,
+                fetched_at=when,
+                settings=rules,
+                allow_mass_removal=True,
+            )
     except UsageError as error:
         assert str(error).startswith("snapshot folder name "), error
         assert git(shared_repo, "branch", "--list", branch) == ""

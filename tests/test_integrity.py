@@ -283,3 +283,71 @@ def test_audit_rows_carry_sheet_text_inert(repo, cli, tmp_path, emulator, api_en
     assert '=HYPERLINK("http://x","y")\\x1b[2J\\x1b]52;c;cGF3bmVk\\x07' in texts
     assert not any("formula" in cell for cell in cells)
     assert not [text for text in texts if "\x1b" in text or "\x07" in text]
+
+
+# 4. Input that is not what it claims is refused.
+
+
+@pytest.mark.parametrize(
+    ("document", "said"),
+    [
+        ({"errorCode": 1006, "message": "Not Found", "refId": "x"}, "an API error"),
+        ({"a": 1}, "no id, name, columns, rows"),
+        ([], "JSON list"),
+        ("sheet", "JSON str"),
+        ({"id": 1, "name": "x", "columns": [], "rows": []}, "columns without"),
+    ],
+)
+def test_a_json_file_that_is_not_a_sheet_is_refused(repo, cli, tmp_path, document, said):
+    path = tmp_path / "billing.json"
+    path.write_bytes(orjson.dumps(document))
+    result = cli("snapshot", "--file", str(path))
+    assert result.returncode == 3, result.stderr
+    assert said in result.stderr and result.stderr.count("\n") == 1
+    assert git(repo, "branch", "--list", "snapshots") == ""
+
+
+def test_a_saved_page_of_a_sheet_is_refused(repo, cli, tmp_path):
+    sheet = billing.make_sheet(rows=10)
+    sheet["totalRowCount"], sheet["rows"] = 10, sheet["rows"][:4]
+    path = tmp_path / "billing.json"
+    path.write_bytes(orjson.dumps(sheet))
+    result = cli("snapshot", "--file", str(path))
+    assert result.returncode == 3 and "holds 4 of the sheet's 10 rows" in result.stderr
+
+
+def test_a_blank_key_is_an_empty_key(repo, cli, tmp_path):
+    path = write_csv(tmp_path / "crew.csv", ["WR", "Qty"], [["WR-1", "2"], ["  ", "3"]])
+    result = cli("snapshot", "--file", str(path), "--key", "WR")
+    assert result.returncode == 3 and "empty key (WR) in row(s) 3" in result.stderr
+
+
+def test_a_read_that_loses_most_of_a_sheet_is_refused_unless_allowed(repo, cli, tmp_path):
+    header = ["WR", "Qty"]
+    path = write_csv(tmp_path / "crew.csv", header, [[f"WR-{n}", str(n)] for n in range(10)])
+    snap = ("snapshot", "--file", str(path), "--key", "WR")
+    assert cli(*snap).returncode == 0
+    tip = git(repo, "rev-parse", "snapshots")
+    write_csv(path, header, [])
+    refused = cli(*snap)
+    assert refused.returncode == 3
+    assert "would remove 10 of the sheet's 10 rows" in refused.stderr
+    assert "--allow-mass-removal" in refused.stderr
+    write_csv(path, header, [[f"WR-{n}", str(n)] for n in range(4)])
+    assert cli(*snap).returncode == 3
+    assert git(repo, "rev-parse", "snapshots") == tip
+    allowed = cli(*snap, "--allow-mass-removal")
+    assert allowed.returncode == 0 and "-6 rows" in allowed.stdout
+
+
+def test_a_truncated_api_read_is_refused(repo, cli, api_env, emulator):
+    sheet = billing.make_sheet(rows=30)
+    emulator.add_sheet(sheet)
+    env = {**api_env, "SOURCE_SHEET_ID": SHEET}
+    assert cli("snapshot", env=env).returncode == 0
+    with emulator.lock:
+        del sheet["rows"][10:]
+        sheet["totalRowCount"], sheet["version"] = 10, sheet["version"] + 1
+    refused = cli("run", "--no-publish", env=env)
+    assert refused.returncode == 3 and "would remove 20 of the sheet's 30 rows" in refused.stderr
+    assert cli("run", "--no-publish", "--allow-mass-removal", env=env).returncode == 0

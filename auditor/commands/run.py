@@ -81,6 +81,7 @@ def run_job(
     publish: bool = True,
     out: Path = Path("reports"),
     fetched_at: dt.datetime | None = None,
+    allow_mass_removal: bool = False,
 ) -> RunResult:
     if not config.sheets:
         raise UsageError("no sheet to snapshot: set SOURCE_SHEET_ID (comma-separated ids)")
@@ -94,7 +95,7 @@ def run_job(
     fetched_at = (fetched_at or dt.datetime.now(dt.UTC)).replace(microsecond=0)
 
     def snapshot() -> SnapshotResult:
-        return snapshot_with(store, config, settings, sheets, fetched_at)
+        return snapshot_with(store, config, settings, sheets, fetched_at, allow_mass_removal)
 
     result = RunResult(snapshot(), skipped, {sheet.sheet_id: sheet.version for sheet in sheets})
     if push:

@@ -29,7 +29,7 @@ from auditor.diff.index import (
     changes_file,
 )
 from auditor.diff.model import SheetDiff
-from auditor.errors import GitError, UsageError
+from auditor.errors import GitError, SourceError, UsageError
 from auditor.smartsheet_client import SmartsheetApi
 from auditor.snapshot import canonical
 from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SUMMARY_FILE, SheetFiles
@@ -84,13 +84,15 @@ def take_snapshot(
     fetched_at: dt.datetime | None = None,
     run_url: str | None = None,
     settings: Settings | None = None,
+    allow_mass_removal: bool = False,
     before_update: Callable[[int], None] | None = None,
 ) -> SnapshotResult:
     """Commit `sheets` to the branch unless their data equals the tip's.
 
     `before_update` is called with the attempt number between making the commit and
     moving the branch; tests use it to lose a race on purpose. With `settings`, the rules
-    are evaluated on the new snapshot and its open violations go into the trailers.
+    are evaluated on the new snapshot and its open violations go into the trailers. A read
+    that removes more than half of a sheet's rows is refused unless `allow_mass_removal`.
     """
     ids = [sheet.sheet_id for sheet in sheets]
     for sheet_id in ids:
@@ -106,6 +108,8 @@ def take_snapshot(
         trees = store.sheet_trees(parent)
         _check_case_collisions(ids, trees)
         diffs, changed = _compare(store, encoded, trees, ignored)
+        if not allow_mass_removal:
+            _check_removals(store, diffs, trees)
         if not changed:
             return SnapshotResult(None, parent, diffs)
         records = sheet_records(store.info(parent).message) if parent else {}
@@ -141,6 +145,23 @@ def take_snapshot(
     )
 
 
+def _check_removals(store: Store, diffs: list[SheetDiff], trees: dict[str, str]) -> None:
+    """A read that suddenly loses most of a sheet is more often a truncated export, a CSV
+    with only its header or a filtered view than a mass deletion: refused, not recorded."""
+    for diff in diffs:
+        if not diff.rows_removed:
+            continue
+        before = len(store.sheet_files(trees[diff.sheet_id]).lines)
+        removed = len(diff.rows_removed)
+        if removed * 2 > before:
+            raise SourceError(
+                f"{one_line(diff.name, NAME_SHOWN)} ({diff.sheet_id}): this read would remove "
+                f"{removed:,} of the sheet's {before:,} rows; a read that loses more than half "
+                "of a sheet (a cut export, a filter, a header-only file) is not recorded. If "
+                "the rows really were deleted, run again with --allow-mass-removal"
+            )
+
+
 def _check_case_collisions(ids: list[str], trees: dict[str, str]) -> None:
     """Folders whose names differ only in case are one folder on Windows and macOS."""
     seen: dict[str, str] = {}
@@ -159,6 +180,7 @@ def snapshot_with(
     settings: Settings,
     sheets: list[Sheet],
     fetched_at: dt.datetime | None = None,
+    allow_mass_removal: bool = False,
 ) -> SnapshotResult:
     """`take_snapshot` with the configured columns, author and run URL; with no sheet read
     (every version unchanged), no commit and no work."""
@@ -173,6 +195,7 @@ def snapshot_with(
         fetched_at=fetched_at,
         run_url=config.run_url,
         settings=settings,
+        allow_mass_removal=allow_mass_removal,
     )
 
 

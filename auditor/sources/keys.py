@@ -27,7 +27,7 @@ def key_rows(
     duplicates: dict[str, list[int]] = {}
     for number, row in rows:
         values = [row.cells.get(column) for column in key_columns]
-        if any(value is None for value in values):
+        if any(value is None or (value.__class__ is str and not value.strip()) for value in values):
             empty.append(number)
             continue
         key = key_of(values)
