@@ -351,3 +351,142 @@ def test_a_truncated_api_read_is_refused(repo, cli, api_env, emulator):
     refused = cli("run", "--no-publish", env=env)
     assert refused.returncode == 3 and "would remove 20 of the sheet's 30 rows" in refused.stderr
     assert cli("run", "--no-publish", "--allow-mass-removal", env=env).returncode == 0
+
+
+# 5. Git as people have it.
+
+
+def crew_snapshots(repo: Path, tmp_path: Path, cli, count: int) -> Path:
+    """`count` snapshots of a CSV whose quantity goes 1, 2, 3...; returns the CSV."""
+    path = tmp_path / "crew.csv"
+    for n in range(1, count + 1):
+        write_csv(path, ["WR", "Qty"], [["WR-1", str(n)], ["WR-2", "5"]])
+        when = f"2026-11-20T{n:02}:00:00Z"
+        result = cli("snapshot", "--file", str(path), "--key", "WR", "--fetched-at", when)
+        assert result.returncode == 0, result.stderr
+    return path
+
+
+@pytest.fixture
+def shallow(repo, cli, tmp_path) -> Path:
+    """A clone that fetched only the tip of the snapshots branch, as CI checkouts do."""
+    crew_snapshots(repo, tmp_path, cli, 5)
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(repo, "push", "-q", str(origin), "snapshots")
+    clone = tmp_path / "clone"
+    git(tmp_path, "init", "-q", "-b", "main", str(clone))
+    git(clone, "remote", "add", "origin", origin.as_uri())
+    git(clone, "fetch", "-q", "--depth", "1", "origin", "snapshots:refs/remotes/origin/snapshots")
+    assert (clone / ".git" / "shallow").exists()
+    return clone
+
+
+def test_a_shallow_clone_is_deepened_from_origin(shallow, cli):
+    diff = cli("diff", "HEAD~3", "HEAD", "--format", "json", cwd=shallow)
+    assert diff.returncode == 0, diff.stderr
+    changed = orjson.loads(diff.stdout)["sheets"][0]["cells_changed"]
+    assert [(c["old"], c["new"]) for c in changed] == [(2, 5)]
+    assert not (shallow / ".git" / "shallow").exists()
+    history = orjson.loads(cli("history", "WR-1", "--format", "json", cwd=shallow).stdout)
+    assert [v["row"]["Qty"] for v in history["versions"]] == [1, 2, 3, 4, 5]
+
+
+def test_a_shallow_clone_without_origin_is_refused(shallow, cli):
+    git(shallow, "update-ref", "refs/heads/snapshots", "refs/remotes/origin/snapshots")
+    git(shallow, "remote", "remove", "origin")
+    for args in (("diff", "HEAD~3", "HEAD"), ("history", "WR-1"), ("log",)):
+        result = cli(*args, cwd=shallow)
+        assert result.returncode == 4, (args, result.stderr)
+        assert "is cut at" in result.stderr and "git fetch --unshallow" in result.stderr
+
+
+def test_a_checked_out_snapshots_branch_is_never_moved(repo, cli, tmp_path):
+    path = crew_snapshots(repo, tmp_path, cli, 1)
+    write_csv(path, ["WR", "Qty"], [["WR-1", "9"], ["WR-2", "5"]])
+    snap = ("snapshot", "--file", str(path), "--key", "WR")
+    tip = git(repo, "rev-parse", "snapshots")
+    git(repo, "stash", "-q", "--include-untracked")
+    git(repo, "checkout", "-q", "snapshots")
+    refused = cli(*snap)
+    assert refused.returncode == 4 and "is checked out in" in refused.stderr
+    assert git(repo, "rev-parse", "snapshots") == tip
+    git(repo, "checkout", "-q", "main")
+    git(repo, "worktree", "add", "-q", str(tmp_path / "browse"), "snapshots")
+    assert cli(*snap).returncode == 4
+    git(repo, "worktree", "remove", str(tmp_path / "browse"))
+    assert cli(*snap).returncode == 0
+
+
+def hand_commit(repo: Path, path: str, data: bytes) -> None:
+    """Commit `data` as `path` on the snapshots branch, as an edit on GitHub would."""
+    work = repo.parent / "hand"
+    git(repo, "worktree", "add", "-q", str(work), "snapshots")
+    (work / path).write_bytes(data)
+    git(work, "commit", "-q", "-am", "hand edit")
+    git(repo, "worktree", "remove", str(work))
+
+
+@pytest.mark.parametrize("cut", ["mid-row", "at a row", "not a row"])
+def test_a_damaged_snapshot_is_exit_4_everywhere(repo, cli, tmp_path, cut):
+    path = crew_snapshots(repo, tmp_path, cli, 2)
+    rows = git(repo, "show", "snapshots:snapshots/crew/rows.json").encode() + b"\n"
+    damaged = {
+        "mid-row": rows[: len(rows) // 2],
+        "at a row": rows[: rows.index(b",\n")] + b"\n}\n",
+        "not a row": rows.replace(b'"WR-2":', b"WR-2:"),
+    }[cut]
+    hand_commit(repo, "snapshots/crew/rows.json", damaged)
+    write_csv(path, ["WR", "Qty"], [["WR-1", "7"], ["WR-2", "5"]])
+    for args in (
+        ("diff",),
+        ("show",),
+        ("history", "WR-2"),
+        ("report", "--out", str(tmp_path / "reports")),
+        ("snapshot", "--file", str(path), "--key", "WR"),
+    ):
+        result = cli(*args)
+        assert result.returncode == 4, (args, result.stdout, result.stderr)
+        assert "rows" in result.stderr and result.stderr.count("\n") == 1, result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_a_repository_that_cannot_be_written_is_exit_4_and_unchanged(repo, cli, tmp_path):
+    path = crew_snapshots(repo, tmp_path, cli, 1)
+    tip = git(repo, "rev-parse", "snapshots")
+    objects = repo / ".git" / "objects"
+    for n in range(256):  # every fan-out folder a file: no object can be written
+        folder = objects / f"{n:02x}"
+        if folder.is_dir():
+            shutil.copytree(folder, tmp_path / "kept" / folder.name)
+            shutil.rmtree(folder)
+        folder.write_bytes(b"")
+    write_csv(path, ["WR", "Qty"], [["WR-1", "9"], ["WR-2", "5"]])
+    result = cli("snapshot", "--file", str(path), "--key", "WR")
+    assert result.returncode == 4, result.stderr
+    assert "cannot write to the repository" in result.stderr and result.stderr.count("\n") == 1
+    for n in range(256):
+        (objects / f"{n:02x}").unlink()
+    shutil.copytree(tmp_path / "kept", objects, dirs_exist_ok=True)
+    assert git(repo, "rev-parse", "snapshots") == tip
+    fsck(repo)
+
+
+def test_stored_violations_of_another_folder_are_not_trusted(repo, cli, tmp_path):
+    """A hand edit of rows.json keeps the parent's audit file; its violations are found
+    again, not read."""
+    header = ["WR", "Quantity", "Weekly Reference Logged Date", "Work Request #"]
+    path = tmp_path / "crew.csv"
+    row = ["WR-1", "2", "2026-11-06", "WR-1"]
+    write_csv(path, header, [row])
+    snap = ("snapshot", "--file", str(path), "--key", "WR")
+    assert cli(*snap, "--fetched-at", "2026-11-06T08:00:00Z").returncode == 0
+    write_csv(path, header, [[row[0], "3", *row[2:]]])
+    assert cli(*snap, "--fetched-at", "2026-11-20T08:00:00Z").returncode == 0
+    flagged = orjson.loads(cli("diff", "--format", "json").stdout)["sheets"][0]["violations"]
+    assert [v["rule"] for v in flagged["new"]] == ["closed-period-edit"]
+    rows = git(repo, "show", "snapshots:snapshots/crew/rows.json").encode() + b"\n"
+    hand_commit(repo, "snapshots/crew/rows.json", rows.replace(b'"Quantity":3', b'"Quantity":2'))
+    after = orjson.loads(cli("diff", "--format", "json").stdout)["sheets"][0]["violations"]
+    assert [v["rule"] for v in after["resolved"]] == ["closed-period-edit"]
+    assert after["ongoing"] == []

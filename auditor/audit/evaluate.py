@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import logging
 
 import orjson
 
@@ -20,6 +21,8 @@ from auditor.diff.model import Diff
 from auditor.snapshot import canonical
 from auditor.snapshot.model import Row
 from auditor.store.gitstore import CommitInfo, Store
+
+log = logging.getLogger("auditor")
 
 PENDING = "pending"
 
@@ -126,8 +129,9 @@ def violations_of(
         return {}
     if commit.sha != PENDING:
         stored = history.store.read_path(commit.sha, violations_path(sheet_id))
-        if stored is not None:
-            found = parse_violations(stored, sheet_id, settings.fingerprint)
+        tree = history.tree(commit.sha, sheet_id)
+        if stored is not None and tree is not None:
+            found = parse_violations(stored, sheet_id, settings.fingerprint, tree)
             if found is not None:
                 return found
     rows = history.rows(commit.sha, sheet_id)
@@ -227,18 +231,31 @@ def violations_path(sheet_id: str) -> str:
     return f"{VIOLATIONS_FOLDER}/{sheet_id}.json"
 
 
-def violations_file(violations: dict[tuple, Violation], fingerprint: str) -> bytes:
-    """`audit/<sheet_id>.json`: the rules' fingerprint, then one violation per line."""
+def violations_file(violations: dict[tuple, Violation], fingerprint: str, tree: str) -> bytes:
+    """`audit/<sheet_id>.json`: the rules' fingerprint and the sheet's folder tree they were
+    found in, then one violation per line."""
     items = sorted(violations.values(), key=lambda v: (v.key, v.rule, v.column or ""))
     lines = [orjson.dumps(v.to_json(), option=orjson.OPT_SORT_KEYS) for v in items]
-    head = b'{"rules":' + orjson.dumps(fingerprint) + b',"violations":['
+    head = b'{"rules":' + orjson.dumps(fingerprint) + b',"tree":' + orjson.dumps(tree)
     body = b",\n".join(lines)
-    return head + (b"\n" + body + b"\n" if lines else b"") + b"]}\n"
+    return head + b',"violations":[' + (b"\n" + body + b"\n" if lines else b"") + b"]}\n"
 
 
-def parse_violations(data: bytes, sheet_id: str, fingerprint: str) -> dict[tuple, Violation] | None:
-    document = orjson.loads(data)
-    if document.get("rules") != fingerprint:
+def parse_violations(
+    data: bytes, sheet_id: str, fingerprint: str, tree: str
+) -> dict[tuple, Violation] | None:
+    """The stored violations, if they were found by these rules in this very folder (a
+    hand edit of the rows leaves the file of another folder behind); else None, and the
+    caller evaluates the rules again. The file is a record that can be made again, so one
+    that does not parse is made again too, with a warning."""
+    try:
+        document = orjson.loads(data)
+        if document.get("rules") != fingerprint or document.get("tree", tree) != tree:
+            return None
+        found = [Violation(sheet_id=sheet_id, **item) for item in document["violations"]]
+    except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError) as error:
+        log.warning(
+            "stored violations of sheet %s do not parse (%s); evaluated again", sheet_id, error
+        )
         return None
-    found = (Violation(sheet_id=sheet_id, **item) for item in document["violations"])
     return {violation.identity: violation for violation in found}

@@ -6,15 +6,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from auditor.diff.compute import diff_sheet, differing
 from auditor.diff.index import ChangeIndex, RecordPaths, parse_changes, record_paths
 from auditor.diff.model import Diff, SheetDiff, Side
 from auditor.errors import UsageError
 from auditor.snapshot import canonical
-from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, data_of
-from auditor.snapshot.model import LAYOUT, Row
+from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SheetFiles, data_of
+from auditor.snapshot.model import Row
 from auditor.store.gitstore import SNAPSHOTS, Store
 from auditor.store.message import sheet_records
 from auditor.store.revisions import resolve
@@ -148,12 +146,11 @@ def row_history(
     tip = resolve(store, "HEAD")
     sheet_id = _only_sheet(store, tip, sheet)
     folder = f"{SNAPSHOTS}/{sheet_id}"
-    rows_path, sheet_path = f"{folder}/{ROWS_FILE}", f"{folder}/{SHEET_FILE}"
+    rows_path = f"{folder}/{ROWS_FILE}"
     layouts = record_paths(sheet_id)
     start = resolve(store, since) if since else None
     tree = store.sheet_trees(start).get(sheet_id) if start else None
-    layout = _layout(store.read_path(start, sheet_path), sheet_path) if tree else LAYOUT
-    last = _row_in(store.read_path(start, rows_path), key, layout, rows_path) if tree else None
+    last = _row_of(store, tree, key)
     versions = []
     ignored = frozenset(ignored_columns)
     paths = [folder, *(path for paths in layouts for path in (paths.record, paths.rows))]
@@ -162,24 +159,17 @@ def row_history(
         if folder not in objects:
             continue  # the sheet's data did not change here
         previous, tree = tree, objects[folder]
-        if objects.get(sheet_path):
-            layout = _layout(store.blob(objects[sheet_path]), sheet_path)
         record = _record(store, objects, layouts, previous, tree)
         if record is not None:
-            index, rows_blob, rows_layout = record
+            index, changed_rows = record
             if not index.touches(key):
                 continue
             columns = index.columns(key)
-            row = (
-                None
-                if key in index.removed
-                else _row_in(store.blob(rows_blob), key, rows_layout, rows_path)
-            )
+            row = None if key in index.removed else changed_rows.row(key)
         else:
             if tree is not None and rows_path not in objects:
                 continue  # the rows file is as it was
-            blob = objects.get(rows_path)
-            row = _row_in(store.blob(blob) if blob else None, key, layout, rows_path)
+            row = _row_of(store, tree, key)
             columns = _changed_columns(last, row, ignored) if last and row else []
         version = _version(commit.sha, commit.time, last, row, columns, column)
         if version is not None:
@@ -196,21 +186,17 @@ def _record(
     layouts: list[RecordPaths],
     old_tree: str | None,
     new_tree: str | None,
-) -> tuple[ChangeIndex, str, int] | None:
-    """The commit's change record and its rows file, if it wrote one between exactly these
-    two folder trees; else None, and the caller reads the rows file itself."""
+) -> tuple[ChangeIndex, SheetFiles] | None:
+    """The commit's change record and its changed rows, if it wrote them between exactly
+    these two folder trees; else None, and the caller reads the rows file itself."""
     for paths in layouts:
         record, rows = objects.get(paths.record), objects.get(paths.rows)
         if record and rows:
             index = parse_changes(store.blob(record), paths.record)
             if (index.old_tree, index.new_tree) == (old_tree, new_tree):
-                return index, rows, paths.layout
+                changed = SheetFiles({"layout": paths.layout}, store.blob(rows), where=paths.rows)
+                return index, changed
     return None
-
-
-def _layout(sheet_file: bytes | None, where: str) -> int:
-    meta = canonical.load(sheet_file, where) if sheet_file else {}
-    return canonical.SheetFiles(meta, b"", where=where).layout
 
 
 def _version(
@@ -239,17 +225,9 @@ def _changed_columns(old: Row, new: Row, ignored: frozenset[str]) -> list[str]:
     return sorted({*values, *(title for title in formulas if title not in ignored)})
 
 
-def _row_in(rows_file: bytes | None, key: str, layout: int, where: str) -> Row | None:
-    """The row's line of a rows file, found by its key and parsed alone."""
-    if rows_file is None:
-        return None
-    needle = b"\n" + orjson.dumps(key) + b":"
-    start = rows_file.find(needle)
-    if start < 0:
-        return None
-    end = rows_file.find(b"\n", start + 1)
-    line = rows_file[start + 1 : end].rstrip(b",")
-    return canonical.parse_lines([line], layout, where).get(key)
+def _row_of(store: Store, tree: str | None, key: str) -> Row | None:
+    """The row in a snapshot folder (None where the folder is gone)."""
+    return store.sheet_files(tree).row(key) if tree else None
 
 
 def _only_sheet(store: Store, tip: str, sheet: str | None) -> str:

@@ -328,9 +328,10 @@ def _audit(
         return {}
     read = {item.sheet.sheet_id: (item.sheet.rows, item.meta) for item in encoded}
     found = pending_violations(store, parent, fetched_at, read, settings)
+    trees = {**store.sheet_trees(parent), **{item.sheet.sheet_id: item.tree for item in encoded}}
     return {
         sheet_id: (
-            violations_file(violations, settings.fingerprint),
+            violations_file(violations, settings.fingerprint, trees[sheet_id]),
             tuple(open_counts(violations, settings, fetched_at.date()).items()),
         )
         for sheet_id, violations in found.items()

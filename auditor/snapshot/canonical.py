@@ -68,6 +68,17 @@ class SheetFiles:
         """Some of the lines, parsed."""
         return parse_lines(lines, self.layout, self.where)
 
+    def row(self, key: str) -> Row | None:
+        """One row, its line found by its key and parsed alone, in a file checked whole."""
+        if not self.lines:
+            return None
+        needle = b"\n" + orjson.dumps(key) + b":"
+        start = self.rows.find(needle)
+        if start < 0:
+            return None
+        end = self.rows.find(b"\n", start + 1)
+        return self.parse([self.rows[start + 1 : end].rstrip(b",")]).get(key)
+
     def all_rows(self) -> dict[str, Row]:
         return self.parsed if self.parsed is not None else self.parse(self.lines)
 

@@ -67,6 +67,7 @@ class Store:
             ) from None
         self.branch = branch
         self._files: dict[str, SheetFiles] = {}
+        self._whole = False
         self.ref = f"refs/heads/{branch}"
         self.remote_ref = f"refs/remotes/origin/{branch}"
 
@@ -87,16 +88,49 @@ class Store:
         local = self.local_tip()
         remote = self._ref(self.remote_ref)
         if local is None:
-            return remote
-        if remote and remote != local and self.is_ancestor(local, remote):
-            log.warning(
-                "local branch %r is behind origin/%s; run `git fetch origin %s:%s` to update",
-                self.branch,
-                self.branch,
-                self.branch,
-                self.branch,
+            tip = remote
+        else:
+            if remote and remote != local and self.is_ancestor(local, remote):
+                log.warning(
+                    "local branch %r is behind origin/%s; run `git fetch origin %s:%s` to update",
+                    self.branch,
+                    self.branch,
+                    self.branch,
+                    self.branch,
+                )
+            tip = local
+        if tip is not None and not self._whole:
+            self._make_whole(tip)
+        return tip
+
+    def _make_whole(self, tip: str) -> None:
+        """A shallow clone (CI checks out one commit by default) cuts the branch's history,
+        and a cut history answers wrong: `HEAD~3` is unknown, a closed week has no baseline
+        and an ongoing violation turns "resolved". So a cut branch is deepened from origin
+        when there is one, and refused when it stays cut."""
+        cut = self._cut(tip)
+        if cut and "origin" in {remote.name for remote in self.repo.remotes}:
+            refspec = f"+{self.ref}:{self.remote_ref}"
+            try:
+                self.repo.git.fetch("--quiet", "--unshallow", "origin", refspec, env=NO_PROMPT)
+            except git.GitCommandError as error:
+                log.warning("cannot deepen the shallow clone: %s", _last_line(error.stderr))
+            cut = self._cut(tip)
+        if cut:
+            raise GitError(
+                f"the history of branch {self.branch!r} is cut at {cut[0][:10]} (a shallow "
+                f"clone), so snapshots before it cannot be read; run `git fetch --unshallow "
+                f"origin {self.branch}` (in GitHub Actions, fetch the branch without a depth)"
             )
-        return local
+        self._whole = True
+
+    def _cut(self, tip: str) -> list[str]:
+        """The shallow boundaries of the repository that the branch's history reaches."""
+        shallow = Path(self.repo.common_dir) / "shallow"
+        if not shallow.is_file():
+            return []
+        bounds = shallow.read_text().split()
+        return [commit for commit in bounds if self.is_ancestor(commit, tip)]
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         try:
@@ -235,12 +269,11 @@ class Store:
         )
 
     def write_blob(self, data: bytes) -> str:
-        return self.repo.odb.store(IStream("blob", len(data), BytesIO(data))).binsha.hex()
+        return self._store("blob", data)
 
     def write_tree(self, entries: dict[str, tuple[int, str]]) -> str:
         """`entries` maps a name to (mode, object id)."""
-        data = tree_bytes(entries)
-        return self.repo.odb.store(IStream("tree", len(data), BytesIO(data))).binsha.hex()
+        return self._store("tree", tree_bytes(entries))
 
     def write_commit(
         self,
@@ -256,8 +289,19 @@ class Store:
         if parent:
             lines.append(f"parent {parent}")
         lines += [f"author {person}", f"committer {person}", "", message.rstrip("\n") + "\n"]
-        data = "\n".join(lines).encode()
-        return self.repo.odb.store(IStream("commit", len(data), BytesIO(data))).binsha.hex()
+        return self._store("commit", "\n".join(lines).encode())
+
+    def _store(self, kind: str, data: bytes) -> str:
+        """Write one object; a repository that cannot take it (read-only, a full disk) is
+        a GitError, and the branch, moved only after every object is written, is as it was."""
+        try:
+            return self.repo.odb.store(IStream(kind, len(data), BytesIO(data))).binsha.hex()
+        except (OSError, git.GitCommandError) as error:
+            why = _last_line(error.stderr) if isinstance(error, git.GitCommandError) else error
+            raise GitError(
+                f"cannot write to the repository {self.repo.git_dir}: {why}; the branch "
+                f"{self.branch!r} is unchanged"
+            ) from None
 
     def push(self, remote: str) -> bool:
         """Push the branch to `remote` as a fast-forward; False when the remote has moved
@@ -301,12 +345,28 @@ class Store:
             return self.repo.git.rev_list(local).split()
         return self.repo.git.rev_list(local, f"^{other}").split()
 
+    def _checked_out_in(self) -> str | None:
+        """The work tree (the main one or a linked one) whose HEAD is the branch, if any."""
+        listing = self.repo.git.worktree("list", "--porcelain", "-z").split("\0\0")
+        for block in listing:
+            fields = block.strip("\0").split("\0")
+            if f"branch {self.ref}" in fields:
+                return fields[0].removeprefix("worktree ")
+        return None
+
     def compare_and_swap(self, new: str, expected: str | None) -> bool:
         """Move the local branch from `expected` (None: absent) to `new`.
 
         False when another writer moved it first (or holds its lock): the caller re-makes
         its commit on the new tip. Any other failure is a GitError.
         """
+        worktree = self._checked_out_in()
+        if worktree is not None:
+            raise GitError(
+                f"branch {self.branch!r} is checked out in {worktree}: a snapshot would move it "
+                "under that work tree's index; switch it to another branch (git switch main) "
+                "or set AUDITOR_BRANCH"
+            )
         try:
             self.repo.git.update_ref("-m", "auditor snapshot", self.ref, new, expected or ZERO)
         except git.GitCommandError as error:
