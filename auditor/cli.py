@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
+import os
 import sys
 import traceback
 from dataclasses import replace
@@ -113,13 +114,19 @@ def _console():
 
 
 def _time(text: str | None) -> dt.datetime | None:
+    """`--fetched-at`: an ISO time (UTC without an offset), from 1970 to a day from now. A
+    fetch time in the future would misdate the snapshot and close billing weeks early."""
     if text is None:
         return None
     try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(f"--fetched-at {text!r} is not an ISO time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    earliest = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    if not earliest <= moment <= dt.datetime.now(dt.UTC) + dt.timedelta(days=1):
+        raise UsageError(f"--fetched-at {text!r} is not between 1970 and now")
+    return moment
 
 
 @app.command()
@@ -310,8 +317,6 @@ def run(
 ) -> None:
     """The scheduled job: snapshot, push, report the newest pair, publish every pair the
     audit sheet lacks."""
-    import os
-
     from auditor.audit.settings import load_settings
     from auditor.commands.run import failing, run_job, write_step_summary
     from auditor.outputs.markdown import JOB_SUMMARY_BYTES
@@ -454,6 +459,13 @@ def history(
         print_history(_console(), found)
 
 
+def _oneline(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
+
+
 def _fail(message: str, code: int) -> None:
     # One line whatever the message quotes: a sheet's text, git's own output.
     sys.stderr.write(f"auditor: error: {inert(message)}\n")
@@ -481,7 +493,22 @@ def main() -> None:
         if _state["debug"]:
             traceback.print_exc()
         _fail(str(error), error.exit_code)
+    except BrokenPipeError:
+        # The reader went away (`auditor diff | head`): nothing more to say to it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
     except Exception as error:
         if _state["debug"]:
             traceback.print_exc()
+        if isinstance(error, _storage_errors()):
+            _fail(f"git or the file system failed: {_oneline(error)}", 4)
         _fail(f"internal error: {type(error).__name__}: {error} (run with --debug)", 70)
+
+
+def _storage_errors() -> tuple[type[Exception], ...]:
+    """Git and I/O failures the library did not name itself: exit 4 (imported only when an
+    error needs them: git's modules take a tenth of a second to load)."""
+    import git
+    import gitdb.exc
+
+    return (git.exc.GitError, gitdb.exc.ODBError, OSError)

@@ -148,6 +148,11 @@ def _convert(name: str, value: object, default: object) -> object:
     if name == "timezone":
         ZoneInfo(str(value))
         return str(value)
+    if name == "api_base":
+        text = str(value).strip()
+        if not text.startswith(("https://", "http://")) or inert(text) != text:
+            raise ValueError(name)
+        return text
     if isinstance(default, float):
         number = float(value)  # type: ignore[arg-type]
         if number <= 0:

@@ -8,6 +8,8 @@ fix.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -490,3 +492,58 @@ def test_stored_violations_of_another_folder_are_not_trusted(repo, cli, tmp_path
     after = orjson.loads(cli("diff", "--format", "json").stdout)["sheets"][0]["violations"]
     assert [v["rule"] for v in after["resolved"]] == ["closed-period-edit"]
     assert after["ongoing"] == []
+
+
+# 8. Exit codes as documented.
+
+
+def test_a_fetch_time_out_of_range_is_a_usage_error(repo, cli, tmp_path):
+    path = write_csv(tmp_path / "crew.csv", ["WR", "Qty"], [["WR-1", "2"]])
+    for when in ("9999-12-31T23:59:59Z", "1900-01-01", "tomorrow"):
+        result = cli("snapshot", "--file", str(path), "--key", "WR", "--fetched-at", when)
+        assert result.returncode == 2, (when, result.stderr)
+        assert "--fetched-at" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_missing_key_column_is_a_source_error(repo, cli, tmp_path):
+    path = write_csv(tmp_path / "crew.csv", ["WR", "Qty"], [["WR-1", "2"]])
+    result = cli("snapshot", "--file", str(path), "--key", "Work Request #")
+    assert result.returncode == 3
+    assert "key column 'Work Request #' not found; columns are 'WR', 'Qty'" in result.stderr
+
+
+def test_a_missing_git_object_is_exit_4(repo, cli, tmp_path):
+    crew_snapshots(repo, tmp_path, cli, 2)
+    blob = git(repo, "rev-parse", "snapshots:snapshots/crew/rows.json")
+    (repo / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    for args in (("diff",), ("show",), ("report", "--out", str(tmp_path / "reports"))):
+        result = cli(*args)
+        assert result.returncode == 4, (args, result.stderr)
+        assert f"object {blob[:10]} is missing" in result.stderr
+
+
+def test_an_unwritable_report_folder_is_exit_4(repo, cli, tmp_path):
+    crew_snapshots(repo, tmp_path, cli, 2)
+    (tmp_path / "file").write_text("not a folder")
+    result = cli("report", "--out", str(tmp_path / "file" / "reports"))
+    assert result.returncode == 4, result.stderr
+    assert result.stderr.startswith("auditor: error: git or the file system failed: ")
+    assert result.stderr.count("\n") == 1
+
+
+def test_output_to_a_closed_pipe_ends_quietly(repo, cli, tmp_path):
+    crew_snapshots(repo, tmp_path, cli, 2)
+    header = ["WR", "Qty"]
+    write_csv(tmp_path / "crew.csv", header, [[f"WR-{n}", str(n)] for n in range(3000)])
+    assert cli("snapshot", "--file", str(tmp_path / "crew.csv"), "--key", "WR").returncode == 0
+    pipe = subprocess.run(
+        f"{sys.executable} -m auditor diff --limit 3000 --exit-code | head -1; "
+        'echo "status ${PIPESTATUS[0]}" >&2',
+        shell=True,
+        executable="/bin/bash",
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert pipe.stdout.startswith("Snapshots ")
+    assert pipe.stderr == "status 141\n"

@@ -61,7 +61,7 @@ def test_xlsx_and_csv_of_the_same_data_snapshot_to_the_same_rows(tmp_path):
 
 def test_missing_key_column_names_it_and_the_columns(tmp_path):
     path = write_csv(tmp_path / "b.csv", ["A", "B"], [["1", "2"]])
-    with pytest.raises(UsageError, match="key column 'WR' not found; columns are 'A', 'B'"):
+    with pytest.raises(SourceError, match="key column 'WR' not found; columns are 'A', 'B'"):
         read_file(path, key_columns=["WR"])
 
 

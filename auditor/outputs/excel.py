@@ -39,6 +39,7 @@ HEADER_FONT = Font(bold=True, color="FFFFFF")
 
 
 def write_report(path: Path, report: Report) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)  # a folder that cannot be, fails first
     book = Workbook(write_only=True)
     _summary(book, report)
     bodies = [
@@ -50,7 +51,6 @@ def write_report(path: Path, report: Report) -> Path:
         _trend(book, report),
     ]
     _guide(book)
-    path.parent.mkdir(parents=True, exist_ok=True)
     save(book, bodies, path)
     return path
 

@@ -25,11 +25,19 @@ SEVERITY_STYLES = {"high": "bold red", "medium": "yellow"}
 STYLES = {"row added": "green", "row removed": "red", "cell": "yellow", "formula": "magenta"}
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """rich exits 1 when the reader goes away, which `diff --exit-code` means "the
+        snapshots differ"; the CLI ends such a run as a closed pipe instead."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def console() -> Console:
     """The console every table is printed on: nothing in a string is markup. Piped output
     is read in logs and files, where rich's default of 80 columns is cramped."""
     width = None if sys.stdout.isatty() else 160
-    return Console(markup=False, emoji=False, highlight=False, width=width)
+    return _Console(markup=False, emoji=False, highlight=False, width=width)
 
 
 def _heading(name: str, rest: str) -> Text:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from auditor.errors import SourceError, UsageError
+from auditor.errors import SourceError
 from auditor.snapshot.model import Row
 from auditor.snapshot.normalize import key_of
 
@@ -17,7 +17,7 @@ def key_rows(
     """Map each row to its key; `rows` pairs a row with its 1-based row number in the source."""
     missing = [column for column in key_columns if column not in titles]
     if missing:
-        raise UsageError(
+        raise SourceError(
             f"{where}: key column {', '.join(map(repr, missing))} not found; "
             f"columns are {', '.join(map(repr, titles))}"
         )

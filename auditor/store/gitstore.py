@@ -17,6 +17,7 @@ from io import BytesIO
 from pathlib import Path
 
 import git
+import gitdb.exc
 from git.objects.fun import tree_entries_from_data
 from gitdb.base import IStream
 
@@ -143,13 +144,24 @@ class Store:
         return self._ref(name)
 
     def info(self, sha: str) -> CommitInfo:
-        commit = self.repo.commit(sha)
+        commit = self._commit(sha)
         return CommitInfo(
             sha=commit.hexsha,
             time=commit.authored_datetime.astimezone(dt.UTC),
             message=commit.message,
             parent=commit.parents[0].hexsha if commit.parents else None,
         )
+
+    def _commit(self, sha: str) -> git.Commit:
+        try:
+            commit = self.repo.commit(sha)
+            commit.tree  # noqa: B018 -- reads the commit object now, where a miss is caught
+        except (ValueError, gitdb.exc.BadObject, git.BadName):
+            raise DamagedSnapshot(
+                f"commit {sha[:10]} is missing from the repository {self.repo.git_dir}; "
+                "fetch the branch again or restore the repository"
+            ) from None
+        return commit
 
     def first_parents(self, tip: str, limit: int | None = None) -> list[CommitInfo]:
         """The branch's history from `tip` back, newest first, in one git call."""
@@ -207,16 +219,24 @@ class Store:
         return commits
 
     def blob(self, sha: str) -> bytes:
-        return self.repo.odb.stream(bytes.fromhex(sha)).read()
+        """An object's content; one the repository lacks (a broken clone, a pruned object)
+        is damage, named as such."""
+        try:
+            return self.repo.odb.stream(bytes.fromhex(sha)).read()
+        except (ValueError, gitdb.exc.BadObject):
+            raise DamagedSnapshot(
+                f"object {sha[:10]} is missing from the repository {self.repo.git_dir}; "
+                "fetch the branch again or restore the repository"
+            ) from None
 
     def _entries(self, tree: str) -> dict[str, tuple[int, str]]:
         """Name -> (mode, object id) of a tree object."""
-        data = self.repo.odb.stream(bytes.fromhex(tree)).read()
+        data = self.blob(tree)
         return {name: (mode, sha.hex()) for sha, mode, name in tree_entries_from_data(data)}
 
     def read_path(self, commit: str, path: str) -> bytes | None:
         """A file of a commit by its path, or None where there is none."""
-        tree = self.repo.commit(commit).tree.hexsha
+        tree = self._commit(commit).tree.hexsha
         *folders, name = path.split("/")
         for folder in folders:
             entry = self._entries(tree).get(folder)
@@ -224,13 +244,13 @@ class Store:
                 return None
             tree = entry[1]
         entry = self._entries(tree).get(name)
-        return None if entry is None else self.repo.odb.stream(bytes.fromhex(entry[1])).read()
+        return None if entry is None else self.blob(entry[1])
 
     def sheet_trees(self, commit: str | None) -> dict[str, str]:
         """Sheet id -> tree id of its folder, for the snapshot at `commit`."""
         if commit is None:
             return {}
-        folder = self._entries(self.repo.commit(commit).tree.hexsha).get(SNAPSHOTS)
+        folder = self._entries(self._commit(commit).tree.hexsha).get(SNAPSHOTS)
         if folder is None:
             return {}
         return {
@@ -243,7 +263,7 @@ class Store:
             raise DamagedSnapshot(
                 f"snapshot folder {tree[:10]} has no {name}: the branch is damaged"
             )
-        return self.repo.odb.stream(bytes.fromhex(entry[1])).read()
+        return self.blob(entry[1])
 
     def sheet_files(self, tree: str) -> SheetFiles:
         """A snapshot folder's files; the last few are kept, since a diff and its audit both
