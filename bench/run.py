@@ -27,6 +27,8 @@ from auditor.audit.settings import load_settings  # noqa: E402
 from auditor.commands.snapshot import take_snapshot  # noqa: E402
 from auditor.config import Config  # noqa: E402
 from auditor.outputs.excel import change_rows, violation_rows, write_report  # noqa: E402
+from auditor.snapshot import canonical  # noqa: E402
+from auditor.snapshot.model import Row  # noqa: E402
 from auditor.sources.smartsheet_rows import sheet_from_api  # noqa: E402
 from auditor.store.gitstore import Store  # noqa: E402
 from demo import billing  # noqa: E402
@@ -292,53 +294,64 @@ def bench_history(work: Path) -> None:
     """One row's history across 1,000 snapshots with 1% churn each, against parsing every
     snapshot. The branch is written with `git fast-import` (which stores each rows.json as
     a delta of the one before, as `git gc` would): taking 1,000 snapshots one by one would
-    take a quarter of an hour. Each commit has the layout and the change record of a real
-    snapshot; the records' `from`/`to` are the snapshot numbers instead of tree ids."""
+    take a quarter of an hour. It is written twice: first the snapshot folders alone, to
+    learn their tree ids; then the branch itself, each commit with its folder and the change
+    record of a real snapshot, which names the folder trees it was made between."""
     repo = work / "history"
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     sheet = sheet_from_api(billing.make_sheet(ROWS, extra_columns=EXTRA), money_columns=MONEY)
     rows, keys = sheet.rows, sorted(sheet.rows)
-    sheet_id = sheet.sheet_id.encode()
-    folder = f"snapshots/{sheet.sheet_id}"
-    line = {key: orjson.dumps(key) + b":" + orjson.dumps(rows[key], option=SORT) for key in keys}
+    sheet_id = sheet.sheet_id
+    folder = f"snapshots/{sheet_id}"
     rng = random.Random(7)
-    importer = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=repo, stdin=subprocess.PIPE)
-    write = importer.stdin.write
-
-    def data(content: bytes) -> None:
-        write(b"data %d\n" % len(content) + content + b"\n")
-
-    # Change records first, then the commits: fast-import stores a blob as a delta of the
-    # blob written just before it, so records follow records and rows files rows files.
     edited_lines: list[dict[str, bytes]] = [{}]
-    for n in range(1, HISTORY_SNAPSHOTS):
+    edits: list[list[str]] = [[]]
+    for _ in range(1, HISTORY_SNAPSHOTS):
         edited = sorted(rng.sample(keys, ROWS // 100))
         for key in edited:
-            rows[key]["Quantity"] = rng.randint(1, 500)
-        edited_lines.append(
-            {key: orjson.dumps(key) + b":" + orjson.dumps(rows[key], option=SORT) for key in edited}
-        )
-        changes = {"from": str(n - 1), "to": str(n), "added": [], "removed": []}
-        changes |= {"cells": {key: ["Quantity"] for key in edited}, "formulas": {}}
-        write(b"blob\nmark :%d\n" % (HISTORY_SNAPSHOTS + n))
-        data(orjson.dumps(changes, option=SORT))
-    for n in range(1, HISTORY_SNAPSHOTS):
-        write(b"blob\nmark :%d\n" % (2 * HISTORY_SNAPSHOTS + n))
-        data(b"{\n" + b",\n".join(edited_lines[n].values()) + b"\n}\n")
-    for n in range(HISTORY_SNAPSHOTS):
-        line.update(edited_lines[n])
-        when = int(T0.timestamp()) + 7200 * n
-        write(b"commit refs/heads/snapshots\nmark :%d\n" % (n + 1))
-        write(b"committer auditor <auditor@example.com> %d +0000\n" % when)
-        data(b"snapshot %d" % n)
-        if n:
-            write(b"from :%d\n" % n)
-            write(b"M 100644 :%d changes/%s.json\n" % (HISTORY_SNAPSHOTS + n, sheet_id))
-            write(b"M 100644 :%d changes/%s.rows.json\n" % (2 * HISTORY_SNAPSHOTS + n, sheet_id))
-        write(f"M 100644 inline {folder}/rows.json\n".encode())
-        data(b"{\n" + b",\n".join(line[key] for key in keys) + b"\n}\n")
-    importer.stdin.close()
-    importer.wait()
+            rows[key].cells["Quantity"] = rng.randint(1, 500)
+        edits.append(edited)
+        edited_lines.append({key: canonical_line(key, rows[key]) for key in edited})
+
+    def folders(write: Callable[[bytes], object], data: Callable[[bytes], None]) -> None:
+        fixed = {
+            "sheet.json": canonical.sheet_json(sheet),
+            "summary.json": canonical.summary_json(rows, MONEY),
+        }
+        line = {key: canonical_line(key, rows[key]) for key in keys}
+        for n in range(HISTORY_SNAPSHOTS):
+            line.update(edited_lines[n])
+            write(b"commit refs/heads/folders\ncommitter a <a@example.com> 0 +0000\n")
+            data(b"folder %d" % n)
+            for name, content in fixed.items():
+                write(f"M 100644 inline {folder}/{name}\n".encode())
+                data(content)
+            write(f"M 100644 inline {folder}/rows.json\n".encode())
+            data(b"{\n" + b",\n".join(line[key] for key in keys) + b"\n}\n")
+
+    import_into(repo, folders)
+    commits = subprocess.check_output(
+        ["git", "rev-list", "--reverse", "folders"], cwd=repo, text=True
+    ).split()
+    paths = [f"{commit}:{folder}" for commit in commits]
+    trees = subprocess.check_output(["git", "rev-parse", *paths], cwd=repo, text=True).split()
+
+    def branch(write: Callable[[bytes], object], data: Callable[[bytes], None]) -> None:
+        for n in range(HISTORY_SNAPSHOTS):
+            when = int(T0.timestamp()) + 7200 * n
+            write(b"commit refs/heads/snapshots\n")
+            write(b"committer auditor <auditor@example.com> %d +0000\n" % when)
+            data(b"snapshot %d" % n)
+            write(f"M 040000 {trees[n]} {folder}\n".encode())
+            if n:
+                changes = {"from": trees[n - 1], "to": trees[n], "added": [], "removed": []}
+                changes |= {"cells": {key: ["Quantity"] for key in edits[n]}, "formulas": {}}
+                write(f"M 100644 inline changes/{sheet_id}/record.json\n".encode())
+                data(orjson.dumps(changes, option=SORT))
+                write(f"M 100644 inline changes/{sheet_id}/rows.json\n".encode())
+                data(b"{\n" + b",\n".join(edited_lines[n].values()) + b"\n}\n")
+
+    import_into(repo, branch)
     key = keys[ROWS // 3]
     ours = best(run(AUDITOR, "history", key, "--format", "json", cwd=repo), runs=3)
     versions = orjson.loads(
@@ -362,6 +375,24 @@ def bench_history(work: Path) -> None:
         f"scaled; {plain / ours:.0f}x); target <= 2 s",
         ours <= 2.0 and len(versions) > 1,
     )
+
+
+def canonical_line(key: str, row: Row) -> bytes:
+    return orjson.dumps(key) + b":" + orjson.dumps(row.to_json(), option=SORT)
+
+
+def import_into(repo: Path, commands: Callable[..., None]) -> None:
+    """Run `git fast-import` with what `commands(write, data)` writes."""
+    importer = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=repo, stdin=subprocess.PIPE)
+    write = importer.stdin.write
+
+    def data(content: bytes) -> None:
+        write(b"data %d\n" % len(content) + content + b"\n")
+
+    commands(write, data)
+    importer.stdin.close()
+    if importer.wait():
+        raise RuntimeError("git fast-import failed")
 
 
 def bench_api(work: Path) -> None:
