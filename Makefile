@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 TOOLS := .tools
 TOOLS_STAMP := $(TOOLS)/.installed
 
-.PHONY: install test demo bench lint format
+.PHONY: install test demo docs bench lint format
 
 install: $(STAMP)
 
@@ -26,6 +26,10 @@ test: install $(TOOLS_STAMP)
 
 demo: install
 	$(PY) -m demo
+
+# The examples in README.md and docs/, written from a fresh run of the demo's scenario.
+docs: install
+	$(PY) -m demo.docs
 
 # The benchmarks time whole processes: compile once, as an installed package would be.
 bench: install

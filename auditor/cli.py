@@ -77,6 +77,14 @@ AttributeOption = Annotated[
 ]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from auditor import __version__
+
+        typer.echo(f"auditor {__version__}")
+        raise typer.Exit
+
+
 @app.callback()
 def _options(
     repo: Annotated[
@@ -86,6 +94,10 @@ def _options(
         str | None, typer.Option(help="Branch that holds the snapshots (env AUDITOR_BRANCH).")
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_version, help="Show the version."),
+    ] = False,
 ) -> None:
     _state.update(debug=debug, repo=repo, branch=branch)
 

@@ -11,7 +11,8 @@ import openpyxl
 import pytest
 from openpyxl import Workbook
 
-from auditor.outputs.xlsx_rows import DATE, DATETIME, MAX_TEXT, body, save
+from auditor.errors import UsageError
+from auditor.outputs.xlsx_rows import DATE, DATETIME, MAX_TEXT, body, check_openpyxl, save
 
 MONEY = '"$"#,##0.00'
 
@@ -101,3 +102,9 @@ def test_escaped_text_is_cut_at_excels_limit_between_escapes(tmp_path):
     cells = read(written(tmp_path / "t.xlsx", rows))
     assert [len(row[0].value) for row in cells] == [MAX_TEXT, 2 + 7 * ((MAX_TEXT - 2) // 7)]
     assert all(row[0].value.endswith("_") for row in cells)
+
+
+def test_an_openpyxl_it_was_not_tested_with_is_refused_clearly():
+    check_openpyxl("3.1.5")
+    with pytest.raises(UsageError, match=r"openpyxl 3.2.0 is installed, .* 'openpyxl>=3.1,<3.2'"):
+        check_openpyxl("3.2.0")

@@ -26,12 +26,18 @@ from pathlib import Path
 from typing import IO, Any
 from zipfile import ZIP_DEFLATED, ZipFile
 
+import openpyxl
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 
+from auditor.errors import UsageError
 from auditor.outputs.changes import shown
+
+# The splicing relies on openpyxl's internals (a write-only sheet's part name, style ids,
+# `</sheetData>` in the saved sheet); the tests pass with these releases (3.1.0-3.1.5).
+TESTED_OPENPYXL = "3.1."
 
 DATE = "yyyy-mm-dd"
 DATETIME = "yyyy-mm-dd hh:mm"
@@ -96,10 +102,20 @@ def body(sheet: Any, rows: Sequence[Sequence[Any]], formats: Sequence[str | None
     """The rows of a write-only sheet whose header row is already appended; `formats` are
     the columns' number formats, in order. Registers the styles with the workbook, which
     must happen before it is saved."""
+    check_openpyxl(openpyxl.__version__)
     wanted = {DATE, DATETIME, *(fmt for fmt in formats if fmt)}
     styles = {fmt: _style_id(sheet, number_format=fmt) for fmt in wanted}
     styles["quote"] = _style_id(sheet, quotePrefix=True)
     return Body(sheet, rows, formats, styles)
+
+
+def check_openpyxl(version: str) -> None:
+    if not version.startswith(TESTED_OPENPYXL):
+        raise UsageError(
+            f"openpyxl {version} is installed, but the report is written with openpyxl "
+            f"{TESTED_OPENPYXL}x only (it relies on its internals); "
+            "pip install 'openpyxl>=3.1,<3.2'"
+        )
 
 
 def save(book: Workbook, bodies: Sequence[Body], path: Path) -> None:
