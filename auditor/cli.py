@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from typer.exceptions import TyperException
 
 from auditor.config import Config, load_config
 from auditor.errors import AuditorError, UsageError
@@ -167,7 +168,7 @@ def snapshot(
 ) -> None:
     """Record each source in one commit on the snapshots branch."""
     from auditor.audit.settings import load_settings
-    from auditor.commands.snapshot import read_smartsheet, snapshot_with
+    from auditor.commands.snapshot import check_fetch_time, read_smartsheet, snapshot_with
     from auditor.sources.files import read_file
 
     config = _config()
@@ -178,6 +179,8 @@ def snapshot(
             "nothing to snapshot: give --sheet ID, set SOURCE_SHEET_ID, or --file PATH --key COLUMN"
         )
     store = _store(config)
+    fetch_time = _time(fetched_at)
+    check_fetch_time(store, fetch_time)
     sheets, skipped = [], []
     if sheet_ids:
         from auditor.smartsheet_client import SmartsheetApi
@@ -196,7 +199,7 @@ def snapshot(
                 money_columns=config.money_columns,
             )
         )
-    result = snapshot_with(store, config, settings, sheets, _time(fetched_at), allow_mass_removal)
+    result = snapshot_with(store, config, settings, sheets, fetch_time, allow_mass_removal)
     versions = {item.sheet_id: item.version for item in sheets}
     _print_snapshot(config, skipped, result, versions)
 
@@ -479,7 +482,12 @@ def _oneline(error: Exception) -> str:
 
 
 def _fail(message: str, code: int) -> None:
-    # One line whatever the message quotes: a sheet's text, git's own output.
+    # One line whatever the message quotes (a sheet's text, git's own output), and never
+    # the token, whatever an unexpected error put in it.
+    for name in ("SMARTSHEET_API_TOKEN", "SMARTSHEET_ACCESS_TOKEN"):
+        token = os.environ.get(name, "").strip()
+        if len(token) >= 8:
+            message = message.replace(token, "[token]")
     sys.stderr.write(f"auditor: error: {inert(message)}\n")
     sys.exit(code)
 
@@ -500,7 +508,19 @@ def main() -> None:
     handler.setFormatter(_InertFormatter("auditor: warning: %(message)s"))
     logging.basicConfig(handlers=[handler], level=logging.WARNING)
     try:
-        app()
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        _fail("interrupted", 130)
+    except TyperException as error:
+        # The command line's own errors (an unknown option, a bad value) in one line, like
+        # ours; `auditor` alone shows the help, as it would.
+        message = error.format_message()
+        if not message:
+            error.show()
+            sys.exit(2)
+        context = getattr(error, "ctx", None)
+        where = f"auditor {context.info_name}" if context and context.parent else "auditor"
+        _fail(f"{message} (see `{where} --help`)", 2)
     except AuditorError as error:
         if _state["debug"]:
             traceback.print_exc()
@@ -515,6 +535,7 @@ def main() -> None:
         if isinstance(error, _storage_errors()):
             _fail(f"git or the file system failed: {_oneline(error)}", 4)
         _fail(f"internal error: {type(error).__name__}: {error} (run with --debug)", 70)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _storage_errors() -> tuple[type[Exception], ...]:

@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from auditor.errors import UsageError
 from auditor.text import inert
 
+# Bounds of the numeric settings: grace days, budgets and counts, and seconds of waiting.
+MAX_COUNT = 10_000
+MAX_SECONDS = 86_400.0
 DEFAULT_AUTHOR = ("auditor", "auditor@users.noreply.github.com")
 
 
@@ -101,6 +104,8 @@ def _file_settings(path: Path, table: tuple[str, ...]) -> dict[str, object]:
         raise UsageError(f"cannot read {path.name}: {error}") from None
     for name in table:
         data = data.get(name, {})
+        if not isinstance(data, dict):
+            raise UsageError(f"{path.name}: [{'.'.join(table)}] is not a table of settings")
     settings = {key.replace("-", "_"): value for key, value in data.items()}
     if "repo" in settings:
         settings["repo"] = str(path.parent / str(settings["repo"]))
@@ -135,11 +140,14 @@ def _convert(name: str, value: object, default: object) -> object:
         return tuple(str(item).strip() for item in items if str(item).strip())
     if isinstance(default, int) and not isinstance(default, bool):
         number = int(value)  # type: ignore[arg-type]
-        if number < 0:
+        if not 0 <= number <= MAX_COUNT:
             raise ValueError(name)
         return number
     if name.startswith("severity_"):
-        return str(Decimal(str(value)))
+        amount = Decimal(str(value))
+        if not amount.is_finite() or amount < 0:
+            raise ValueError(name)
+        return str(amount)
     if name in ("author_name", "author_email"):
         text = str(value)
         if not text or inert(text) != text or set(text) & set("<>"):
@@ -155,7 +163,7 @@ def _convert(name: str, value: object, default: object) -> object:
         return text
     if isinstance(default, float):
         number = float(value)  # type: ignore[arg-type]
-        if number <= 0:
+        if not 0 < number <= MAX_SECONDS:
             raise ValueError(name)
         return number
     return None if value is None else str(value)

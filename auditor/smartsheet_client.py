@@ -50,9 +50,15 @@ class SmartsheetApi:
     """One authenticated client on a session of its own, which never retries on its own."""
 
     def __init__(self, token: str | None, base: str, timeout: float, retry_budget: float) -> None:
+        token = (token or "").strip()  # a pasted token often ends with a line break
         if not token:
             raise UsageError(
                 "no Smartsheet token: set SMARTSHEET_API_TOKEN (or SMARTSHEET_ACCESS_TOKEN)"
+            )
+        if not (token.isascii() and token.isprintable()) or " " in token:
+            raise UsageError(
+                "SMARTSHEET_API_TOKEN holds a space or a character no token has (it is not "
+                "shown here); set it again"
             )
         import requests
         from requests.adapters import HTTPAdapter

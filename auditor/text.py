@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import re
 
-# C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional controls.
-UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls, DEL, line and paragraph separators, the bidirectional controls, and
+# the characters that show as nothing (zero-width spaces and joiners, word joiners, the
+# byte-order mark, tag characters), so that two texts that look equal are seen to differ.
+UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\U000e0000-\U000e007f]"
+)
 NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 ELLIPSIS = "…"
 

@@ -65,6 +65,8 @@ HOSTILE = [
     "\u202eevil",
     "\u0000\u0085\u2028",
     "Facturación 2026 (v2)",
+    "zero\u200bwidth\ufeff\u061c\U000e0041",
+    "1" * 25,
 ]
 text = st.one_of(
     st.sampled_from(HOSTILE),
@@ -75,7 +77,9 @@ text = st.one_of(
 FOLDERS = st.sampled_from(["Billing 2026", "x.rows", "Facturación (v2)", "7", "a-b_c.d"])
 titles = st.lists(text.filter(lambda t: t != ""), min_size=1, max_size=4, unique=True)
 cell = st.one_of(text, st.integers(-(10**15), 10**15))
-CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u2028-\u202e\u2066-\u2069\ufeff\U000e0000-\U000e007f]"
+)
 
 
 def api_sheet(name: str, columns: list[str], rows: list[list[object]], first: int) -> dict:

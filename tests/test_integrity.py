@@ -160,7 +160,11 @@ def test_a_file_name_with_spaces_works_for_good(repo, cli, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name", ["..", ".git", "a/b", "x\ny", ".hidden", "-rf", "GIT~1", "trailing.", "x:y", "a\\b"]
+    "name",
+    [
+        *("..", ".git", "a/b", "x\ny", ".hidden", "-rf", "GIT~1", "trailing.", "x:y", "a\\b"),
+        *("CON", "nul", "aux.txt", "COM1", "lpt9.json"),
+    ],
 )
 def test_names_git_cannot_hold_are_refused_before_anything_is_written(repo, cli, tmp_path, name):
     path = write_csv(tmp_path / "crew.csv", ["WR", "Qty"], [["WR-1", "2"]])
@@ -429,14 +433,28 @@ def hand_commit(repo: Path, path: str, data: bytes) -> None:
     git(repo, "worktree", "remove", str(work))
 
 
-@pytest.mark.parametrize("cut", ["mid-row", "at a row", "not a row"])
+@pytest.mark.parametrize(
+    "cut",
+    [
+        "mid-row",
+        "at a row",
+        "not a row",
+        "a key twice",
+        "two rows on a line",
+        "cells not an object",
+    ],
+)
 def test_a_damaged_snapshot_is_exit_4_everywhere(repo, cli, tmp_path, cut):
     path = crew_snapshots(repo, tmp_path, cli, 2)
     rows = git(repo, "show", "snapshots:snapshots/crew/rows.json").encode() + b"\n"
+    first, second = rows[2 : rows.index(b",\n")], rows[rows.index(b",\n") + 2 : -3]
     damaged = {
         "mid-row": rows[: len(rows) // 2],
         "at a row": rows[: rows.index(b",\n")] + b"\n}\n",
         "not a row": rows.replace(b'"WR-2":', b"WR-2:"),
+        "a key twice": b"{\n" + first + b",\n" + first.replace(b'"Qty":2', b'"Qty":9') + b"\n}\n",
+        "two rows on a line": b"{\n" + first + b"," + second + b",\n" + second + b"\n}\n",
+        "cells not an object": rows.replace(b'"cells":{"Qty":5,"WR":"WR-2"}', b'"cells":[1,2]'),
     }[cut]
     hand_commit(repo, "snapshots/crew/rows.json", damaged)
     write_csv(path, ["WR", "Qty"], [["WR-1", "7"], ["WR-2", "5"]])
@@ -456,12 +474,12 @@ def test_a_damaged_snapshot_is_exit_4_everywhere(repo, cli, tmp_path, cut):
 def test_a_repository_that_cannot_be_written_is_exit_4_and_unchanged(repo, cli, tmp_path):
     path = crew_snapshots(repo, tmp_path, cli, 1)
     tip = git(repo, "rev-parse", "snapshots")
+    git(repo, "repack", "-adq")  # every object readable from the pack
+    git(repo, "prune-packed")
     objects = repo / ".git" / "objects"
-    for n in range(256):  # every fan-out folder a file: no object can be written
+    for n in range(256):  # every fan-out folder a file: no loose object can be written
         folder = objects / f"{n:02x}"
-        if folder.is_dir():
-            shutil.copytree(folder, tmp_path / "kept" / folder.name)
-            shutil.rmtree(folder)
+        shutil.rmtree(folder, ignore_errors=True)
         folder.write_bytes(b"")
     write_csv(path, ["WR", "Qty"], [["WR-1", "9"], ["WR-2", "5"]])
     result = cli("snapshot", "--file", str(path), "--key", "WR")
@@ -469,7 +487,6 @@ def test_a_repository_that_cannot_be_written_is_exit_4_and_unchanged(repo, cli, 
     assert "cannot write to the repository" in result.stderr and result.stderr.count("\n") == 1
     for n in range(256):
         (objects / f"{n:02x}").unlink()
-    shutil.copytree(tmp_path / "kept", objects, dirs_exist_ok=True)
     assert git(repo, "rev-parse", "snapshots") == tip
     fsck(repo)
 
@@ -547,3 +564,149 @@ def test_output_to_a_closed_pipe_ends_quietly(repo, cli, tmp_path):
     )
     assert pipe.stdout.startswith("Snapshots ")
     assert pipe.stderr == "status 141\n"
+
+
+@pytest.mark.parametrize(
+    ("sheet_json", "why"),
+    [
+        ({"columns": "x"}, "sheet.json"),
+        ({"name": ["s"]}, "sheet.json"),
+        ({"layout": True}, "layout True"),
+        ({"layout": 3}, "layout 3"),
+    ],
+)
+def test_a_damaged_sheet_json_is_exit_4(repo, cli, tmp_path, sheet_json, why):
+    crew_snapshots(repo, tmp_path, cli, 2)
+    meta = orjson.loads(git(repo, "show", "snapshots:snapshots/crew/sheet.json"))
+    hand_commit(repo, "snapshots/crew/sheet.json", orjson.dumps({**meta, **sheet_json}))
+    for args in (("diff",), ("show",)):
+        result = cli(*args)
+        assert result.returncode == 4, (args, result.stderr)
+        assert why in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_branch_whose_commit_is_missing_is_exit_4(repo, cli, tmp_path):
+    crew_snapshots(repo, tmp_path, cli, 2)
+    tip = git(repo, "rev-parse", "snapshots")
+    (repo / ".git" / "objects" / tip[:2] / tip[2:]).unlink()
+    for args in (("log",), ("show",), ("diff",)):
+        result = cli(*args)
+        assert result.returncode == 4, (args, result.stderr)
+        assert f"points to {tip[:10]}, which is not a commit" in result.stderr
+
+
+# Found by trying the tool as an attacker would, after the classes above were fixed.
+
+
+def test_a_token_pasted_with_a_line_break_works_and_a_bad_one_is_never_shown(
+    repo, cli, api_env, emulator
+):
+    emulator.add_sheet(billing.make_sheet(rows=3))
+    env = {**api_env, "SOURCE_SHEET_ID": SHEET}
+    pasted = cli(
+        "snapshot", env={**env, "SMARTSHEET_API_TOKEN": api_env["SMARTSHEET_API_TOKEN"] + "\n"}
+    )
+    assert pasted.returncode == 0, pasted.stderr
+    bad = cli("check", env={**env, "SMARTSHEET_API_TOKEN": "secret-TOKEN 123"})
+    assert bad.returncode == 2 and "secret-TOKEN" not in bad.stdout + bad.stderr
+
+
+def test_numbers_past_64_bits_are_kept_as_text(repo, cli, tmp_path):
+    path = write_csv(tmp_path / "crew.csv", ["WR", "Account"], [["WR-1", "99999999999999999999"]])
+    assert cli("snapshot", "--file", str(path), "--key", "WR").returncode == 0
+    assert rows_of(repo, "crew")["WR-1"]["cells"]["Account"] == "99999999999999999999"
+    sheet = sheet_with_titles("Big")
+    sheet["rows"][0]["cells"][-1]["value"] = 1e20
+    json_path = tmp_path / "big.json"
+    json_path.write_bytes(orjson.dumps(sheet))
+    assert cli("snapshot", "--file", str(json_path)).returncode == 0
+    stored = rows_of(repo, "big")
+    assert stored[str(sheet["rows"][0]["id"])]["cells"]["Big"] == 1e20
+
+
+def test_a_week_that_never_closes_is_an_invalid_date_not_a_crash(repo, cli, tmp_path):
+    header = ["Work Request #", "Quantity", "Units Total Price", "Weekly Reference Logged Date"]
+    path = write_csv(tmp_path / "crew.csv", header, [["WR-1", "5", "500", "9999-12-31"]])
+    snap = ("snapshot", "--file", str(path), "--key", "Work Request #")
+    assert cli(*snap).returncode == 0
+    write_csv(path, header, [["WR-1", "6", "500", "9999-12-31"]])
+    assert cli(*snap).returncode == 0
+    found = orjson.loads(cli("diff", "--format", "json").stdout)["sheets"][0]["violations"]
+    assert [v["rule"] for v in found["ongoing"]] == ["invalid-date"]
+
+
+@pytest.mark.parametrize("branch", ["..", "a b", "x.lock", "HEAD", "-x", "@", "refs/heads/y"])
+def test_a_branch_name_git_cannot_take_is_refused_before_anything_is_written(
+    repo, cli, tmp_path, branch
+):
+    path = write_csv(tmp_path / "crew.csv", ["WR", "Qty"], [["WR-1", "2"]])
+    objects = git(repo, "count-objects")
+    result = cli("--branch", branch, "snapshot", "--file", str(path), "--key", "WR")
+    assert result.returncode == 2 and "branch name" in result.stderr
+    assert git(repo, "count-objects") == objects
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("close_grace_days", "3000000"),
+        ("severity_high", '"NaN"'),
+        ("timeout", '"inf"'),
+        ("retry_budget", "-1.0"),
+    ],
+)
+def test_settings_out_of_range_are_usage_errors(repo, cli, tmp_path, setting, value):
+    crew_snapshots(repo, tmp_path, cli, 2)
+    (repo / "auditor.toml").write_text(f"{setting} = {value}\n")
+    result = cli("diff")
+    assert result.returncode == 2 and f"setting {setting!r}" in result.stderr
+    (repo / "pyproject.toml").write_text("tool = 5\n")
+    (repo / "auditor.toml").unlink()
+    assert cli("diff").returncode == 2
+
+
+def test_a_stale_lock_is_named(repo, cli, tmp_path):
+    path = crew_snapshots(repo, tmp_path, cli, 1)
+    lock = repo / ".git" / "refs" / "heads" / "snapshots.lock"
+    lock.write_text("")
+    write_csv(path, ["WR", "Qty"], [["WR-1", "9"], ["WR-2", "5"]])
+    result = cli("snapshot", "--file", str(path), "--key", "WR")
+    assert result.returncode == 4 and f"locked by {lock}" in result.stderr
+
+
+def test_a_sheet_id_with_leading_zeros_is_the_same_sheet(repo, cli, api_env, emulator):
+    emulator.add_sheet(billing.make_sheet(rows=3))
+    for sheet_id in ("0" + SHEET, SHEET):
+        assert cli("snapshot", env={**api_env, "SOURCE_SHEET_ID": sheet_id}).returncode == 0
+    assert git(repo, "ls-tree", "--name-only", "snapshots:snapshots") == SHEET
+
+
+def test_a_fetch_time_before_the_last_snapshot_is_refused(repo, cli, tmp_path):
+    path = crew_snapshots(repo, tmp_path, cli, 2)
+    result = cli("snapshot", "--file", str(path), "--key", "WR", "--fetched-at", "2026-11-19")
+    assert result.returncode == 2 and "before the last snapshot's fetch time" in result.stderr
+
+
+def test_a_command_line_mistake_is_one_line(repo, cli):
+    for args in (("diff", "-rf"), ("--bogus",), ("diff", "--format", "xml")):
+        result = cli(*args)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, (args, result.stderr)
+        assert result.stderr.startswith("auditor: error: ")
+
+
+def test_a_column_the_sheet_never_had_is_a_usage_error(repo, cli, tmp_path):
+    crew_snapshots(repo, tmp_path, cli, 2)
+    result = cli("history", "WR-1", "--column", "Nope")
+    assert result.returncode == 2 and "no column 'Nope' in sheet crew" in result.stderr
+
+
+def test_a_huge_key_does_not_empty_the_markdown(repo, cli, tmp_path):
+    huge = "K" * 3_000_000
+    path = write_csv(tmp_path / "crew.csv", ["WR", "Qty"], [["WR-1", "1"]])
+    snap = ("snapshot", "--file", str(path), "--key", "WR")
+    assert cli(*snap).returncode == 0
+    write_csv(path, ["WR", "Qty"], [["WR-1", "2"], [huge, "3"]])
+    assert cli(*snap).returncode == 0
+    markdown = cli("diff", "--format", "markdown").stdout
+    assert "| row added | KKK" in markdown and "| cell | WR-1 | Qty | 1 | 2 |" in markdown
+    assert "Output cut" not in markdown and len(markdown) < 4096

@@ -108,3 +108,9 @@ def test_an_openpyxl_it_was_not_tested_with_is_refused_clearly():
     check_openpyxl("3.1.5")
     with pytest.raises(UsageError, match=r"openpyxl 3.2.0 is installed, .* 'openpyxl>=3.1,<3.2'"):
         check_openpyxl("3.2.0")
+
+
+def test_integers_excel_would_round_are_text(tmp_path):
+    cells = read(written(tmp_path / "t.xlsx", [(12345678901234567, 2**53 - 1)]))
+    assert cells[0][0].value == "12345678901234567" and cells[0][0].data_type == "s"
+    assert cells[0][1].value == 2**53 - 1

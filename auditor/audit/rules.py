@@ -211,10 +211,14 @@ def week_of(cells: Cells, settings: Settings) -> dt.date | None:
     return _day(value) if value.__class__ is str else None
 
 
-def close_time(week: dt.date, settings: Settings) -> dt.datetime:
-    """The end of the week-ending date in the configured zone, plus the grace days."""
-    end = dt.datetime.combine(week + dt.timedelta(days=1), dt.time(), tzinfo=settings.zone)
-    return (end + dt.timedelta(days=settings.config.close_grace_days)).astimezone(dt.UTC)
+def close_time(week: dt.date, settings: Settings) -> dt.datetime | None:
+    """The end of the week-ending date in the configured zone, plus the grace days; None for
+    a week that never closes (a placeholder such as 9999-12-31, past the calendar's end)."""
+    try:
+        end = dt.datetime.combine(week + dt.timedelta(days=1), dt.time(), tzinfo=settings.zone)
+        return (end + dt.timedelta(days=settings.config.close_grace_days)).astimezone(dt.UTC)
+    except OverflowError:
+        return None
 
 
 def _v(snapshot: Snapshot, rule: str, key: str, column: str | None, severity: str, message: str):
@@ -351,7 +355,7 @@ def _closed_period_edit(
     def assign(week: dt.date) -> None:
         """Put a closed week under the baseline it was billed from."""
         close = close_time(week, settings)
-        if close >= snapshot.fetched_at:
+        if close is None or close >= snapshot.fetched_at:
             return
         base = baseline(close)
         if base is None:

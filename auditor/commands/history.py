@@ -177,7 +177,18 @@ def row_history(
         last = row
     if not versions and last is None:
         raise UsageError(f"row {key!r} is in no snapshot of sheet {sheet_id} on {store.branch!r}")
+    if column is not None and not any(column in v.row.cells for v in versions):
+        _check_column(store, store.sheet_trees(tip)[sheet_id], column)
     return RowHistory(sheet_id, key, column, versions)
+
+
+def _check_column(store: Store, tree: str, column: str) -> None:
+    """A column the row never held a value in must at least be one of the sheet's now."""
+    meta = canonical.load(store.read(tree, SHEET_FILE), SHEET_FILE)
+    titles = [item["title"] for item in meta["columns"]]
+    if column not in titles:
+        shown = ", ".join(map(repr, titles[:20])) + (" ..." if len(titles) > 20 else "")
+        raise UsageError(f"no column {column!r} in sheet {meta['id']}; its columns are {shown}")
 
 
 def _record(

@@ -79,9 +79,12 @@ def audit_sheet_id(config: Config, audited: Iterable[str] = ()) -> str:
     """AUDIT_SHEET_ID, refused when it names a sheet being audited (`audited`, or one of
     SOURCE_SHEET_ID): audit rows and columns written there would change the billing."""
     sheet_id = config.audit_sheet_id or ""
-    if not sheet_id.isdigit():
+    if not (sheet_id.isascii() and sheet_id.isdigit()):
         raise UsageError(f"AUDIT_SHEET_ID {sheet_id!r} is not a sheet id (a number)")
-    if sheet_id in {*config.sheets, *audited}:
+    sheet_id = str(int(sheet_id))
+    if sheet_id in {
+        str(int(s)) if s.isascii() and s.isdigit() else s for s in (*config.sheets, *audited)
+    }:
         raise UsageError(
             f"AUDIT_SHEET_ID {sheet_id} is a sheet being audited (SOURCE_SHEET_ID or a "
             "snapshot); set it to a sheet of its own for the audit rows (a new, empty sheet)"

@@ -33,7 +33,12 @@ from auditor.commands.report import (
     publish_report,
     write_to,
 )
-from auditor.commands.snapshot import SnapshotResult, read_smartsheet, snapshot_with
+from auditor.commands.snapshot import (
+    SnapshotResult,
+    check_fetch_time,
+    read_smartsheet,
+    snapshot_with,
+)
 from auditor.config import Config
 from auditor.errors import GitError, UsageError
 from auditor.outputs.audit_sheet import Published, held, pair_label
@@ -87,6 +92,7 @@ def run_job(
         raise UsageError("no sheet to snapshot: set SOURCE_SHEET_ID (comma-separated ids)")
     if publish and config.audit_sheet_id:
         audit_sheet_id(config)  # a wrong target stops the run before it does anything
+    check_fetch_time(store, fetched_at)
     api = SmartsheetApi.configured(config)
     try:
         sheets, skipped = read_smartsheet(store, api, list(config.sheets), config)

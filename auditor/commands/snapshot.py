@@ -140,6 +140,12 @@ def take_snapshot(
             before_update(attempt)
         if store.compare_and_swap(commit, expected):
             return SnapshotResult(commit, parent, diffs)
+    lock = store.lock_file()
+    if lock is not None:
+        raise GitError(
+            f"branch {store.branch!r} stayed locked by {lock} through {MAX_ATTEMPTS} attempts; "
+            "if no other auditor or git is running, a killed one left it: delete it"
+        )
     raise GitError(
         f"branch {store.branch!r} kept moving under {MAX_ATTEMPTS} attempts to commit; try again"
     )
@@ -172,6 +178,20 @@ def _check_case_collisions(ids: list[str], trees: dict[str, str]) -> None:
                 f"snapshot folders {other!r} and {name!r} differ only in case, which a "
                 "Windows or macOS checkout cannot hold; rename one with --id"
             )
+
+
+def check_fetch_time(store: Store, fetched_at: dt.datetime | None) -> None:
+    """A fetch time given by hand (`--fetched-at`) may not go back before the last
+    snapshot's: baselines and `@DATE` find snapshots by their fetch times, in branch order."""
+    tip = store.tip()
+    if fetched_at is None or tip is None:
+        return
+    last = store.info(tip).time
+    if fetched_at < last:
+        raise UsageError(
+            f"--fetched-at {iso(fetched_at)} is before the last snapshot's fetch time "
+            f"{iso(last)}; snapshots are recorded in the order they were fetched"
+        )
 
 
 def snapshot_with(
@@ -427,9 +447,11 @@ def read_smartsheet(
     A sheet whose version equals the one recorded with the tip is not read at all: the
     version check is one small request, the full read of a large sheet is 40 MB.
     """
-    bad = [sheet_id for sheet_id in sheet_ids if not sheet_id.isdigit()]
+    bad = [sheet_id for sheet_id in sheet_ids if not sheet_id.isascii() or not sheet_id.isdigit()]
     if bad:
         raise UsageError(f"sheet id {bad[0]!r} is not a number (SOURCE_SHEET_ID, --sheet)")
+    # `0555` and `555` are one sheet to Smartsheet, so one folder here.
+    sheet_ids = list(dict.fromkeys(str(int(sheet_id)) for sheet_id in sheet_ids))
     tip = store.tip()
     records = sheet_records(store.info(tip).message) if tip else {}
     sheets, skipped = [], []

@@ -14,8 +14,11 @@ from auditor.diff.model import Diff
 from auditor.markup import escape
 from auditor.outputs.changes import count, entries, headline, shown, violation_entries
 from auditor.store.message import iso, plural
+from auditor.text import shorten
 
 JOB_SUMMARY_BYTES = 1024 * 1024
+CELL = 300
+"""Characters of a table cell: a row stays readable, and one long key cannot fill the cap."""
 RESERVE = 200
 
 
@@ -43,7 +46,9 @@ class _Document:
             return
         written = 0
         for cells in rows:
-            if not self.add("| " + " | ".join(escape(cell) for cell in cells) + " |"):
+            if not self.add(
+                "| " + " | ".join(escape(shorten(cell, CELL)) for cell in cells) + " |"
+            ):
                 break
             written += 1
         if written < total and not self.full:

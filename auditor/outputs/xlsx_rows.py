@@ -90,7 +90,7 @@ class Body:
             return f'<c r="{ref}" s="{self.styles[DATETIME]}"><v>{to_excel(moment)}</v></c>'
         if isinstance(value, dt.date):
             return f'<c r="{ref}" s="{self.styles[DATE]}"><v>{to_excel(value)}</v></c>'
-        if isinstance(value, int | float | Decimal) and _finite(value):
+        if isinstance(value, int | float | Decimal) and _exact_in_excel(value):
             style = f' s="{self.styles[fmt]}"' if fmt else ""
             return f'<c r="{ref}"{style}><v>{value}</v></c>'
         text = shown(value) if isinstance(value, list | dict) else str(value)
@@ -182,7 +182,9 @@ def _text(text: str) -> str:
     return f"<t>{text}</t>"
 
 
-def _finite(value: int | float | Decimal) -> bool:
-    return isinstance(value, int) or (
-        value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
-    )
+def _exact_in_excel(value: int | float | Decimal) -> bool:
+    """Excel holds numbers as doubles: an integer past 2^53 (a long id) would be rounded, and
+    one like its neighbour would look equal to it, so such integers are written as text."""
+    if isinstance(value, int):
+        return abs(value) < 2**53
+    return value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)

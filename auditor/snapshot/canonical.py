@@ -9,6 +9,7 @@ read as fewer rows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,6 +26,9 @@ SHEET_FILE = "sheet.json"
 ROWS_FILE = "rows.json"
 SUMMARY_FILE = "summary.json"
 EMPTY_ROWS = b"{}\n"
+KEY = re.compile(rb'"(?:[^"\\]|\\.)*"')
+"""The JSON string a row line starts with: its key."""
+ROW_START = b'{"cells":'
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class SheetFiles:
     @cached_property
     def layout(self) -> int:
         layout = self.meta.get("layout", 1)
-        if not isinstance(layout, int) or not 1 <= layout <= LAYOUT:
+        if type(layout) is not int or not 1 <= layout <= LAYOUT:
             raise DamagedSnapshot(
                 f"{self.where}: sheet.json has layout {layout!r}; this auditor reads layouts "
                 f"1 to {LAYOUT} (written by a newer auditor? upgrade it)"
@@ -57,6 +61,15 @@ class SheetFiles:
     def lines(self) -> list[bytes]:
         """The row lines, each without its trailing comma, split once for every reader."""
         lines = row_lines(self.rows, self.where)
+        keys = {match.group() for match in map(KEY.match, lines) if match}
+        # In layout 2 a row's object opens with `{"cells":`, which no string can hold: one
+        # per line, or two rows share a line.
+        whole = self.layout == 1 or all(line.count(ROW_START) == 1 for line in lines)
+        if len(keys) != len(lines) or not whole:
+            raise DamagedSnapshot(
+                f"{self.where}: rows.json holds a row key twice, a line without a key, or "
+                "two rows on a line: the folder is damaged"
+            )
         if self.expected_rows is not None and len(lines) != self.expected_rows:
             raise DamagedSnapshot(
                 f"{self.where}: rows.json holds {len(lines)} rows and summary.json says "
@@ -131,15 +144,25 @@ def row_lines(data: bytes, where: str = "snapshot") -> list[bytes]:
 
 
 def parse_lines(lines: Iterable[bytes], layout: int = LAYOUT, where: str = "") -> dict[str, Row]:
-    joined = b",".join(lines)
-    return parse_rows(b"{" + joined + b"}", layout, where) if joined else {}
+    """Row lines, parsed: one row each, or the file is damaged (a key twice, two rows on a
+    line, a row that is not one)."""
+    lines = list(lines)
+    if not lines:
+        return {}
+    rows = parse_rows(b"{" + b",".join(lines) + b"}", layout, where)
+    if len(rows) != len(lines):
+        raise DamagedSnapshot(
+            f"{where or 'snapshot'}: rows.json has {len(lines)} row lines but {len(rows)} "
+            "distinct rows (a key twice, or two rows on a line): the folder is damaged"
+        )
+    return rows
 
 
 def parse_rows(data: bytes, layout: int = LAYOUT, where: str = "") -> dict[str, Row]:
     try:
         document = orjson.loads(data)
         return {key: Row.from_json(row, layout) for key, row in document.items()}
-    except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError) as error:
+    except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as error:
         raise DamagedSnapshot(
             f"{where or 'snapshot'}: rows.json does not parse ({error})"
         ) from None

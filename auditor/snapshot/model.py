@@ -90,16 +90,22 @@ class Row:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], layout: int) -> Row:
-        if layout == 1:
-            return cls._from_layout_1(data)
-        return cls(
-            data["cells"],
-            data.get("formulas", {}),
-            data.get("id"),
-            data.get("parent"),
-            data.get("modified_at"),
-            data.get("modified_by"),
+        """The row as stored; a TypeError where it is not one (the caller names the file)."""
+        row = (
+            cls._from_layout_1(data)
+            if layout == 1
+            else cls(
+                data["cells"],
+                data.get("formulas", {}),
+                data.get("id"),
+                data.get("parent"),
+                data.get("modified_at"),
+                data.get("modified_by"),
+            )
         )
+        if not isinstance(row.cells, dict) or not isinstance(row.formulas, dict):
+            raise TypeError("a row's cells and formulas are objects")
+        return row
 
     @classmethod
     def _from_layout_1(cls, data: dict[str, Any]) -> Row:

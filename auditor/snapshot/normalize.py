@@ -19,25 +19,27 @@ import orjson
 INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+")
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+INT_RANGE = (-(2**63), 2**63 - 1)
 MONEY = re.compile(r"\(?(-)?\s*\$?\s*(-)?((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?)\)?")
 
 
 def number(value: int | float | Decimal) -> int | float | str:
-    """A JSON-ready number; non-finite values stay text, since JSON has no such number."""
+    """A JSON-ready number. Non-finite values stay text, since JSON has no such number, and
+    so do integers beyond 64 bits, which JSON readers (orjson among them) do not take."""
     if isinstance(value, bool):
         raise TypeError("a boolean is not a number")
     if isinstance(value, int):
-        return value
+        return value if INT_RANGE[0] <= value <= INT_RANGE[1] else str(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
             return str(value)
         if value == value.to_integral_value():
-            return int(value)
+            return number(int(value))
         as_float = float(value)
         return as_float if Decimal(repr(as_float)) == value.normalize() else str(value)
     if not math.isfinite(value):
         return repr(value)
-    if value.is_integer():
+    if value.is_integer() and INT_RANGE[0] <= value <= INT_RANGE[1]:
         return int(value)
     return value
 
@@ -85,7 +87,7 @@ def text(value: str) -> Any:
     first = value[0]
     if first.isdigit() or first == "-":
         if INTEGER.fullmatch(value):
-            return int(value)
+            return number(int(value))
         if DECIMAL.fullmatch(value):
             return number(Decimal(value))
         if ISO_DATE.fullmatch(value) and _is_date(value):

@@ -66,7 +66,7 @@ class Store:
             raise GitError(
                 f"{where} is not a git repository; run inside one or set AUDITOR_REPO"
             ) from None
-        self.branch = branch
+        self.branch = _checked_branch(self.repo, branch)
         self._files: dict[str, SheetFiles] = {}
         self._whole = False
         self.ref = f"refs/heads/{branch}"
@@ -82,12 +82,27 @@ class Store:
             return None
 
     def local_tip(self) -> str | None:
-        return self._ref(self.ref)
+        return self._branch(self.ref)
+
+    def _branch(self, ref: str) -> str | None:
+        """The commit a branch points to, None where there is no such branch; a branch
+        whose commit is missing from the repository is damage, not an empty branch."""
+        try:
+            sha = self.repo.git.rev_parse("--verify", "--quiet", ref)
+        except git.GitCommandError:
+            return None
+        commit = self._ref(sha)
+        if commit is None:
+            raise DamagedSnapshot(
+                f"{ref} points to {sha[:10]}, which is not a commit in the repository "
+                f"{self.repo.git_dir}; fetch the branch again or restore the repository"
+            )
+        return commit
 
     def tip(self) -> str | None:
         """The branch's tip, or origin's where there is no local branch (a CI checkout)."""
         local = self.local_tip()
-        remote = self._ref(self.remote_ref)
+        remote = self._branch(self.remote_ref)
         if local is None:
             tip = remote
         else:
@@ -110,18 +125,20 @@ class Store:
         and an ongoing violation turns "resolved". So a cut branch is deepened from origin
         when there is one, and refused when it stays cut."""
         cut = self._cut(tip)
+        failed = ""
         if cut and "origin" in {remote.name for remote in self.repo.remotes}:
             refspec = f"+{self.ref}:{self.remote_ref}"
             try:
                 self.repo.git.fetch("--quiet", "--unshallow", "origin", refspec, env=NO_PROMPT)
             except git.GitCommandError as error:
-                log.warning("cannot deepen the shallow clone: %s", _last_line(error.stderr))
+                failed = f" (deepening it from origin failed: {_git_error(error.stderr)})"
             cut = self._cut(tip)
         if cut:
             raise GitError(
                 f"the history of branch {self.branch!r} is cut at {cut[0][:10]} (a shallow "
-                f"clone), so snapshots before it cannot be read; run `git fetch --unshallow "
-                f"origin {self.branch}` (in GitHub Actions, fetch the branch without a depth)"
+                f"clone){failed}, so snapshots before it cannot be read; run `git fetch "
+                f"--unshallow origin {self.branch}` (in GitHub Actions, fetch the branch "
+                "without a depth)"
             )
         self._whole = True
 
@@ -278,9 +295,11 @@ class Store:
         where = f"snapshot folder {tree[:10]}"
         meta = load(self.read(tree, SHEET_FILE), f"{where}: {SHEET_FILE}")
         summary = load(self.read(tree, SUMMARY_FILE), f"{where}: {SUMMARY_FILE}")
-        if not isinstance(meta, dict) or not isinstance(summary, dict):
-            raise DamagedSnapshot(f"{where}: {SHEET_FILE} or {SUMMARY_FILE} is not an object")
-        name = meta.get("id", tree[:10])
+        if not _is_sheet_meta(meta) or not isinstance(summary, dict):
+            raise DamagedSnapshot(f"{where}: {SHEET_FILE} or {SUMMARY_FILE} is damaged")
+        if type(summary.get("rows")) is not int:
+            raise DamagedSnapshot(f"{where}: {SUMMARY_FILE} has no row count")
+        name = meta["id"]
         return SheetFiles(
             meta,
             self.read(tree, ROWS_FILE),
@@ -354,7 +373,7 @@ class Store:
             raise GitError(
                 f"cannot fetch {self.branch!r} from {remote!r}: {_last_line(error.stderr)}"
             ) from None
-        return self._ref(tracking)
+        return self._branch(tracking)
 
     def only_here(self, other: str | None) -> list[str]:
         """Commits of the local branch that `other` does not contain, newest first."""
@@ -373,6 +392,12 @@ class Store:
             if f"branch {self.ref}" in fields:
                 return fields[0].removeprefix("worktree ")
         return None
+
+    def lock_file(self) -> Path | None:
+        """The branch's lock file, where one is held (by a running git, or left by a killed
+        one)."""
+        lock = Path(self.repo.common_dir) / f"{self.ref}.lock"
+        return lock if lock.exists() else None
 
     def compare_and_swap(self, new: str, expected: str | None) -> bool:
         """Move the local branch from `expected` (None: absent) to `new`.
@@ -398,7 +423,27 @@ class Store:
 
 
 FOLDER_PUNCTUATION = frozenset(" ._-()")
+WINDOWS_DEVICES = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"{port}{n}" for port in ("COM", "LPT") for n in range(10)}
+)
 MAX_FOLDER_NAME = 100
+
+
+def _checked_branch(repo: git.Repo, branch: str) -> str:
+    """The snapshots branch's name, if git takes it as a branch name: refused up front
+    (exit 2) rather than after objects are written, and never a name (`HEAD`, `@`, `-x`,
+    `refs/...`) that would shadow or read as something else."""
+    try:
+        repo.git.check_ref_format("--branch", branch)
+    except git.GitCommandError:
+        ok = False
+    else:
+        ok = branch not in ("@", "HEAD") and not branch.startswith(("refs/", "-"))
+    if not ok:
+        raise UsageError(
+            f"branch name {branch!r} cannot be used (AUDITOR_BRANCH, --branch); try 'snapshots'"
+        )
+    return branch
 
 
 def check_folder_name(name: str) -> None:
@@ -415,15 +460,40 @@ def check_folder_name(name: str) -> None:
         why = "only letters, digits, spaces and . _ - ( ) may appear in it"
     elif name[-1] in " .":
         why = "it may not end with a space or a dot"
+    elif name.split(".")[0].rstrip(" ").upper() in WINDOWS_DEVICES:
+        why = "Windows keeps that name for a device (CON, NUL, COM1...)"
     if why:
         raise UsageError(
             f"snapshot folder name {name!r} cannot be used: {why}; choose one with --id"
         )
 
 
+def _is_sheet_meta(meta: object) -> bool:
+    """`sheet.json` as the tool writes it: what every reader of it relies on."""
+    return (
+        isinstance(meta, dict)
+        and isinstance(meta.get("id"), str)
+        and isinstance(meta.get("name"), str)
+        and isinstance(meta.get("columns"), list)
+        and all(
+            isinstance(c, dict) and isinstance(c.get("title"), str) and type(c.get("index")) is int
+            for c in meta["columns"]
+        )
+    )
+
+
 def without_credentials(text: str) -> str:
     """Text about a remote, with any user and password in its URLs left out."""
     return CREDENTIALS.sub("://", text)
+
+
+def _git_error(stderr: object) -> str:
+    """git's own reason: its `fatal:` line (the last line is often advice), credentials out."""
+    lines = [line.strip() for line in str(stderr).splitlines() if line.strip()]
+    fatal = [line for line in lines if "fatal:" in line]
+    return (
+        without_credentials(fatal[0].split("fatal:", 1)[1].strip()) if fatal else _last_line(stderr)
+    )
 
 
 def _last_line(stderr: object) -> str:

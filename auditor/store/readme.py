@@ -38,8 +38,8 @@ def render(sheets: list[ReadmeSheet], fetched_at: str) -> bytes:
         )
     lines += [
         "",
-        "Files per sheet: `sheet.json` (name and columns), `rows.json` (row key -> row,",
-        "one row per line, metadata under keys that start with `_`), `summary.json`",
+        "Files per sheet: `sheet.json` (name and columns), `rows.json` (row key -> the",
+        "row's `cells`, beside its formulas and metadata, one row per line), `summary.json`",
         "(row and cell counts, sums of the money columns).",
         "",
     ]
