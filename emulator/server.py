@@ -1,10 +1,11 @@
 """The emulator's state, its HTTP handler and fault injection.
 
 Errors use Smartsheet's `{errorCode, message, refId}` form. Codes the reference names are
-used as it names them (1002 invalid token, 1006 not found, 1042 bad cell value, 4003 rate
-limit); the others (1008 unparsable request, 1036 unknown column, 1062 too many rows in a request,
-1063 a sheet full at 20,000 rows, 1122 duplicate title, 1040 too large) are this emulator's
-choices, not checked against the real API.
+used as it names them (1002 invalid token, 1006 not found, 1042 bad cell value, 1135 columns
+of one request with different indexes, 4003 rate limit); the others (1008 unparsable
+request, 1036 unknown column, 1062 too many rows in a request, 1063 a sheet full at 20,000
+rows, 1122 duplicate title, 1040 too large) are this emulator's choices, not checked
+against the real API.
 """
 
 from __future__ import annotations
@@ -344,19 +345,30 @@ class Emulator:
         return {"message": "SUCCESS", "resultCode": 0, "result": result}
 
     def _add_columns(self, sheet: dict[str, Any], data: Any) -> dict[str, Any]:
+        """Every column of one request gives the same index, and they go in from there in
+        request order."""
         items = data if isinstance(data, list) else [data]
         titles = {c["title"] for c in sheet["columns"]}
+        first = items[0].get("index") if items and isinstance(items[0], dict) else None
         added = []
         for item in items:
             if not isinstance(item, dict) or not item.get("title") or not item.get("type"):
                 raise ApiError(400, 1008, "A column needs a title and a type.")
+            if item.get("index") != first:
+                raise ApiError(
+                    400,
+                    1135,
+                    f"Input column index {item.get('index')} is different from the first "
+                    f"input column index {first}.",
+                )
             if item["title"] in titles:
                 raise ApiError(400, 1122, f"Column title {item['title']!r} is already in use.")
             titles.add(item["title"])
-            column = {"id": self.new_id(), **item}
-            index = min(int(item.get("index", len(sheet["columns"]))), len(sheet["columns"]))
-            sheet["columns"].insert(index, column)
-            added.append(column)
+            added.append({"id": self.new_id(), **item})
+        index = min(
+            int(first if first is not None else len(sheet["columns"])), len(sheet["columns"])
+        )
+        sheet["columns"][index:index] = added
         for number, column in enumerate(sheet["columns"]):
             column["index"] = number
         _touch(sheet)

@@ -224,14 +224,14 @@ def _has_rows(api: SmartsheetApi, sheet_id: str, what: str) -> bool:
 
 
 def _ensure_columns(api: SmartsheetApi, sheet_id: str, what: str) -> dict[str, int]:
-    """Column title -> id, after adding the audit columns the sheet lacks (at its end)."""
+    """Column title -> id, after adding the audit columns the sheet lacks (at its end).
+
+    Every column of one add-columns request must give the same index (the API refuses the
+    request otherwise, errorCode 1135) and goes in from there in request order."""
     titles = _columns(api, sheet_id, what)
     wanted = [(title, kind) for title, kind in COLUMNS if title not in titles]
     if wanted:
-        body = [
-            {"title": title, "type": kind, "index": len(titles) + n}
-            for n, (title, kind) in enumerate(wanted)
-        ]
+        body = [{"title": title, "type": kind, "index": len(titles)} for title, kind in wanted]
         added = api.post(
             f"/sheets/{sheet_id}/columns", f"{what}: adding columns", body, replay=False
         )
