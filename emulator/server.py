@@ -5,7 +5,8 @@ used as it names them (1002 invalid token, 1006 not found, 1042 bad cell value, 
 of one request with different indexes, 4003 rate limit); the others (1008 unparsable
 request, 1036 unknown column, 1062 too many rows in a request, 1063 a sheet full at 20,000
 rows, 1122 duplicate title, 1040 too large) are this emulator's choices, not checked
-against the real API.
+against the real API. Rows read (GET sheet, GET row) name who created and last changed
+them (`createdBy`, `modifiedBy`) only with include=writerInfo, as the API's do.
 """
 
 from __future__ import annotations
@@ -298,7 +299,7 @@ class Emulator:
                 row = next((r for r in sheet["rows"] if r["id"] == _number(rest[1])), None)
                 if row is None:
                     raise ApiError(404, 1006, "Not Found")
-                return 200, row
+                return 200, _row_view(row, _included(query))
             if method == "PUT" and rest == ["rows"]:
                 return 200, self._update_rows(sheet, _json(body), user)
             if method == "GET" and len(rest) == 5 and rest[::2] == ["rows", "columns", "history"]:
@@ -543,7 +544,7 @@ def _sheet_view(sheet: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
     after = query.get("ifVersionAfter")
     if after is not None and after.lstrip("-").isdigit() and sheet["version"] <= int(after):
         return {"version": sheet["version"]}
-    include = set(query.get("include", "").split(","))
+    include = _included(query)
     level = int(query.get("level", "0") or 0)
     wanted = {int(c) for c in query.get("columnIds", "").split(",") if c.strip().isdigit()}
     columns = [c for c in sheet["columns"] if not wanted or c["id"] in wanted]
@@ -559,7 +560,7 @@ def _sheet_view(sheet: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
     ids = {c["id"] for c in columns}
     view["rows"] = [
         {
-            **row,
+            **_row_view(row, include),
             "cells": [
                 _cell_view(cell, include, cell["columnId"] in low)
                 for cell in row.get("cells", [])
@@ -569,6 +570,18 @@ def _sheet_view(sheet: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
         for row in rows
     ]
     return view
+
+
+def _included(query: dict[str, str]) -> set[str]:
+    return set(query.get("include", "").split(","))
+
+
+def _row_view(row: dict[str, Any], include: set[str]) -> dict[str, Any]:
+    """A row as reads show it: who created and last changed it only with
+    include=writerInfo, as the API sends it."""
+    if "writerInfo" in include:
+        return row
+    return {k: v for k, v in row.items() if k not in ("createdBy", "modifiedBy")}
 
 
 def _without_data(attachment: dict[str, Any]) -> dict[str, Any]:

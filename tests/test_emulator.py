@@ -186,7 +186,11 @@ def test_cell_edits_and_their_history_through_the_sdk(client, emulator, sheet_id
         (12, "lee@example.com"),
         (11, "owner@example.com"),
     ]
-    assert client.Sheets.get_row(sheet_id, row).modified_by.email == "lee@example.com"
+    assert client.Sheets.get_row(sheet_id, row).modified_by is None
+    assert (
+        client.Sheets.get_row(sheet_id, row, include="writerInfo").modified_by.email
+        == "lee@example.com"
+    )
 
 
 def test_cell_history_has_its_own_rate_limit(emulator, sheet_id):
