@@ -1,16 +1,25 @@
 """The tool against rules of the real API that the emulator once let through: one index
-for the columns of a request, writers only with include=writerInfo."""
+for the columns of a request, writers only with include=writerInfo, a page past the end,
+and 429s without Retry-After."""
 
 from __future__ import annotations
+
+import math
+import types
+from itertools import pairwise
 
 import orjson
 import pytest
 
+from auditor import smartsheet_client
 from auditor.audit.settings import load_settings
 from auditor.commands.report import build_report, publish_report
+from auditor.commands.snapshot import read_smartsheet
 from auditor.config import Config
 from auditor.outputs import audit_sheet
 from auditor.outputs.audit_sheet import COLUMNS
+from auditor.smartsheet_client import SmartsheetApi
+from auditor.sources import api as api_module
 from demo import billing
 from tests.conftest import TOKEN
 from tests.helpers import git
@@ -84,3 +93,57 @@ def test_the_audit_sheet_says_who_changed_a_cell(repo, cli, api_env, emulator, a
     rows = [{titles[c["columnId"]]: c.get("value") for c in r["cells"]} for r in audit["rows"]]
     foreman = next(row for row in rows if row.get("Column") == "Foreman")
     assert (foreman["Changed by"], foreman["Attribution"]) == ("lee@example.com", "row")
+
+
+def test_reads_stop_by_total_row_count_though_a_page_past_the_end_is_not_empty(
+    store, emulator, monkeypatch
+):
+    """The API answers a page past the end with the last page: a reader that paged until
+    an empty page would never stop."""
+    monkeypatch.setattr(api_module, "PAGE_SIZE", 7)
+    emulator.add_sheet(billing.make_sheet(rows=30))
+    api = SmartsheetApi(TOKEN, emulator.base_url, 2, 3)
+    past = api.get(f"/sheets/{SHEET}", "sheet", page=9, pageSize=7)
+    assert [row["rowNumber"] for row in past["rows"]] == [29, 30]
+    emulator.requests.clear()
+    sheets, _ = read_smartsheet(store, api, [str(SHEET)], Config())
+    api.close()
+    assert len(sheets[0].rows) == 30
+    assert emulator.requests.count(("GET", f"/sheets/{SHEET}")) == math.ceil(30 / 7)
+
+
+def test_the_audit_ids_are_read_page_by_page_to_the_total(
+    store, emulator, audit, monkeypatch, tmp_path
+):
+    pair(store, 3)
+    publish(store, emulator, tmp_path)
+    monkeypatch.setattr(audit_sheet, "READ_PAGE", 2)
+    emulator.requests.clear()
+    again = publish(store, emulator, tmp_path)
+    assert (again.posted, again.already, again.rows_on_sheet) == (0, 5, 5)
+    assert emulator.requests.count(("GET", f"/sheets/{AUDIT}")) == math.ceil(5 / 2)
+
+
+def test_a_429_without_retry_after_is_backed_off_until_the_minute_has_passed(emulator, monkeypatch):
+    """The API documents no Retry-After: the client waits longer each time on its own. The
+    emulator's clock moves only when the client sleeps, so nothing really waits."""
+    emulator.add_sheet(billing.make_sheet(rows=1))
+    now = [0.0]
+    emulator.clock = lambda: now[0]
+    emulator.requests_per_minute = 2
+    pauses: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        now[0] += seconds
+
+    fake_time = types.SimpleNamespace(monotonic=smartsheet_client.time.monotonic, sleep=sleep)
+    monkeypatch.setattr(smartsheet_client, "time", fake_time)
+    api = SmartsheetApi(TOKEN, emulator.base_url, 2, 120)
+    path = f"/sheets/{SHEET}/version"
+    assert [api.get(path, "version")["version"] for _ in range(3)] == [1, 1, 1]
+    api.close()
+    assert sum(pauses) >= 60 and sum(pauses[:-1]) < 60
+    assert pauses[0] < 1 and max(pauses) <= smartsheet_client.MAX_BACKOFF * 1.25
+    doubling = pauses[:5]
+    assert all(b >= 1.6 * a for a, b in pairwise(doubling)), pauses
