@@ -1,6 +1,6 @@
 """The tool against rules of the real API that the emulator once let through: one index
 for the columns of a request, writers only with include=writerInfo, a page past the end,
-and 429s without Retry-After."""
+429s without Retry-After, and the 500,000-cell limit of a sheet."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from auditor.commands.report import build_report, publish_report
 from auditor.commands.snapshot import read_smartsheet
 from auditor.config import Config
 from auditor.outputs import audit_sheet
-from auditor.outputs.audit_sheet import COLUMNS
+from auditor.outputs.audit_sheet import AUDIT_ID, COLUMNS
 from auditor.smartsheet_client import SmartsheetApi
 from auditor.sources import api as api_module
 from demo import billing
@@ -147,3 +147,27 @@ def test_a_429_without_retry_after_is_backed_off_until_the_minute_has_passed(emu
     assert pauses[0] < 1 and max(pauses) <= smartsheet_client.MAX_BACKOFF * 1.25
     doubling = pauses[:5]
     assert all(b >= 1.6 * a for a, b in pairwise(doubling)), pauses
+
+
+def test_an_audit_sheet_full_by_its_cells_stops_before_posting(
+    repo, store, cli, api_env, emulator, audit
+):
+    """20,000 rows of 27 columns would be 540,000 cells: such a sheet holds 18,518 rows."""
+    pair(store, 3)
+    extra = [f"Reviewer note {n}" for n in range(7)]
+    audit["columns"] += [
+        {"id": 100 + n, "index": n + 1, "title": title, "type": "TEXT_NUMBER"}
+        for n, title in enumerate([title for title, _ in COLUMNS] + extra)
+    ]
+    audit_id = next(c["id"] for c in audit["columns"] if c["title"] == AUDIT_ID)
+    audit["rows"] = [
+        {"id": emulator.new_id(), "cells": [{"columnId": audit_id, "value": f"old {n}"}]}
+        for n in range(18_515)
+    ]
+    audit["totalRowCount"] = len(audit["rows"])
+    result = cli("report", env={**api_env, "AUDIT_SHEET_ID": str(AUDIT)})
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "holds 18,515 rows and this pair adds 5: more than the 18,518" in result.stderr
+    assert "500,000-cell limit leaves 27 columns" in result.stderr
+    assert "set AUDIT_SHEET_ID" in result.stderr and result.stderr.count("\n") == 1
+    assert len(audit["rows"]) == 18_515
