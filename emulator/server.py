@@ -7,7 +7,7 @@ errorCode; what it cannot do as the API does, it refuses (1146) rather than half
 a test never passes on something the real API would have refused or done otherwise. The
 sources are Smartsheet's API reference (developers.smartsheet.com, and the older
 smartsheet-platform/api-docs), its Error Codes list, and the cross-SDK test scenarios of
-smartsheet-platform/smartsheet-sdk-tests.
+smartsheet-platform/smartsheet-sdk-tests, which tests/test_conformance.py replays here.
 
 Served, under `/2.0` or the root, with a Bearer token (`tokens` maps each to its user):
 
@@ -94,7 +94,7 @@ Error codes, all `{errorCode, message, refId}` (plus `detail` for bulk writes):
   "An unexpected error has occurred" (HTTP 500) for a bug in the emulator.
 - `Assume-User` is refused (1030): the emulator has no admins.
 
-Not emulated: formulas are not evaluated;
+Not emulated (the differences tests/test_conformance.py lists): formulas are not evaluated;
 hyperlinks to sheets, reports and Sights, cell links, images, `objectValue` writes and
 values for project and multi-value columns are refused (1146); number formats do not reach
 `displayValue`; cell history holds only the emulator's own edits; system columns are not
