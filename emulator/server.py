@@ -115,6 +115,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.parser
+import functools
 import itertools
 import math
 import re
@@ -299,7 +300,10 @@ class Emulator:
             self._scheme = "https"
         self._server.daemon_threads = True
         self._server.emulator = self  # type: ignore[attr-defined]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # stop() waits for the serving loop to look again: every 50 ms, not the default 0.5 s,
+        # which a test suite starting an emulator per test pays at every teardown.
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.05)
+        threading.Thread(target=serve, daemon=True).start()
         return self
 
     def stop(self) -> None:
