@@ -1,7 +1,8 @@
 """A local emulator of the part of Smartsheet API 2.0 that auditor uses.
 
-A real HTTP server on 127.0.0.1 (HTTPS when started with an `ssl_context`), in the shapes
-of `shared/reference/smartsheet-api.md`, with fault injection. It is a test and demo tool,
+A real HTTP server on 127.0.0.1 (HTTPS when started with an `ssl_context`), strict where the
+API is strict, with rate limits and fault injection; `emulator.server` documents what it
+serves, its limits, its error codes and where they come from. It is a test and demo tool,
 kept apart from the product: nothing in `auditor/` imports it.
 """
 

@@ -1,16 +1,121 @@
-"""The emulator's state, its HTTP handler and fault injection.
+"""The Smartsheet API emulator: its state, its HTTP handler, its rate limits, its faults.
 
-Errors use Smartsheet's `{errorCode, message, refId}` form. Codes the reference names are
-used as it names them (1002 invalid token, 1006 not found, 1042 bad cell value, 4003 rate
-limit); the others (1008 unparsable request, 1036 unknown column, 1062 too many rows in a request,
-1063 a sheet full at 20,000 rows, 1122 duplicate title, 1040 too large) are this emulator's
-choices, not checked against the real API.
+A real HTTP server on 127.0.0.1 (HTTPS when started with an `ssl_context`) that answers the
+calls auditor makes as Smartsheet API 2.0 answers them, for the tests and the demo. Where
+the API refuses a request, the emulator refuses it too, with the API's status and
+errorCode; what it cannot do as the API does, it refuses (1146) rather than half does, so
+a test never passes on something the real API would have refused or done otherwise. The
+sources are Smartsheet's API reference (developers.smartsheet.com, and the older
+smartsheet-platform/api-docs), its Error Codes list, and the cross-SDK test scenarios of
+smartsheet-platform/smartsheet-sdk-tests, which tests/test_conformance.py replays here.
+
+Served, under `/2.0` or the root, with a Bearer token (`tokens` maps each to its user):
+
+- `GET /sheets/{id}`: every row, or `page`/`pageSize` (100 by default; a page past the end
+  is the last page, not an empty one, so readers stop by `totalRowCount`); `include=`
+  `objectValue` (with `level`: multi-contact columns show as TEXT_NUMBER below 1,
+  multi-picklist below 2), `writerInfo` (rows carry `createdBy`/`modifiedBy` only then),
+  `format`, `columnType`; `exclude=nonexistentCells`; `columnIds`; `ifVersionAfter` (just
+  `{"version"}` while unchanged). Rows carry `rowNumber`, `expanded`, `parentId` and
+  `siblingId` where they have one, and a cell for every column (`{columnId}` alone for one
+  never written); cells carry the `displayValue` of their column type. `rowIds`,
+  `rowNumbers`, `rowsModifiedSince` and `filterId` are refused (1146): serving every row
+  instead would pass a test the real filter might fail.
+- `GET /sheets/{id}/version`; `GET /sheets/{id}/columns` (index result: `page`,
+  `pageSize`, `includeAll`, `level`).
+- `POST /sheets/{id}/columns`: admin or owner only; `title`, `type` and `index` required;
+  every column of a request gives the same index (else 400, 1135 "Input column index {0} is
+  different from the first input column index {1}.") and they go in from there in request
+  order; titles unique in the request (1133) and on the sheet (1056); no `primary` (1032).
+  New columns get `validation: false` and `width: 150`.
+- `POST /sheets/{id}/rows` and `PUT /sheets/{id}/rows`: editor or better; at most 500 rows
+  a request (the request fails whole); all rows to the same location, `toTop` or
+  `toBottom` (1123; both on one row is 1062; `parentId`, `siblingId`, `above`, `indent`
+  and `outdent` are refused, 1146); the first bad row fails the request, with
+  `detail.index` (and `detail.rowId` on updates), unless `allowPartialSuccess=true`, which
+  adds the good rows and lists the others in `failedItems` (message PARTIAL_SUCCESS,
+  resultCode 3). Cells: a known column (1036), once a row (1037); a value that is a string,
+  number or boolean (1038), text of at most 4,000 characters (1041), numbers within
+  +-9007199254740992 (1148); under strict parsing (the default; `strict: false` lifts it)
+  the column's type: CHECKBOX booleans, DATE `YYYY-MM-DD`, CONTACT_LIST an email, PICKLIST
+  one of the options (1042); no writes to system columns (1046). An empty string or null
+  clears a cell (a checkbox to false). A formula must start with `=` (1162) and come
+  without a value, hyperlink or link (1163); it is stored but not evaluated. URL
+  hyperlinks are kept; the API's rules for hyperlinks and cell links are checked (1109 to
+  1113, 1117; a link on a new row is 1032). A value with an objectValue is 1130. Every
+  value written is recorded in its cell's history with the token's user. Answers carry the
+  rows as GET row shows them, without writers.
+- `GET /sheets/{id}/rows/{rowId}`: as a row of GET sheet, plus `sheetId`.
+- `GET /sheets/{id}/rows/{rowId}/columns/{columnId}/history`: the edits made through the
+  emulator, newest first (an index result); 404 for a row or column that is not there.
+- `POST /sheets/{id}/attachments`: editor or better; a file as multipart/form-data (a part
+  named `file`, 1125/1127) or as the docs' simple upload (a `Content-Disposition` filename,
+  1011), at most 30 MB (1074); or a JSON LINK attachment (a FILE by JSON is 1051).
+  `GET /sheets/{id}/attachments` lists them (index result).
+- `POST /sheets`, `/folders/{id}/sheets`, `/workspaces/{id}/sheets` (ids in `folders` and
+  `workspaces`): `name` and columns (1054), exactly one primary column (1055) of type
+  TEXT_NUMBER (1057), unique titles (1056).
+- `GET /users/me` (a UserProfile); `GET /serverinfo` (no token; `formats.color` only: the
+  palette by index as real integrations report it for 0 to 19, 27, 35 and 41, plausible
+  colours between).
+
+Every write needs `Content-Type: application/json` (415, 1124) and a body (1024) that
+parses (1008). A sheet holds at most 20,000 rows, 400 columns and 500,000 cells (rows times
+columns): writes past them are refused (1061). Reads and writes of other paths or methods
+are 404, 1006 "Not Found".
+
+Rate limits, per token over the last 60 s of `clock`, as documented: 300 requests, where
+a cell history call and a file upload each count 10, and at most 30 of each of those two
+(`requests_per_minute`, `history_per_minute`, `attachments_per_minute`; tests lower them
+or move a clock of their own). Over a limit: HTTP 429, `{"errorCode": 4003, "message":
+"Rate limit exceeded."}`, with no Retry-After header, which the API does not promise.
+Refused requests are not counted.
+
+Error codes, all `{errorCode, message, refId}` (plus `detail` for bulk writes):
+- From Smartsheet's Error Codes list (developers.smartsheet.com/api/smartsheet/error-codes,
+  the same table as in the API reference's OpenAPI spec of 2025-01-22), used with the
+  meaning and HTTP status it gives them: 1001 no token, 1002 invalid token, 1004 not
+  authorized, 1006 not found, 1008 unparsable request, 1011 missing header, 1012 missing
+  attribute, 1018 bad parameter value, 1024 no body, 1030 cannot assume a user, 1031 bad
+  attribute value, 1032 attribute not allowed, 1036 unknown column, 1037 column twice in a
+  row, 1038 value not a string or number, 1041 text too long, 1042 value not of the
+  column's type, 1046 system column, 1051 FILE attachment by JSON, 1054 to 1057 new
+  sheets, 1062 invalid row location, 1074 file too large, 1109 to 1113 and 1117
+  hyperlinks, 1123 rows with different locations, 1124 content type, 1125 and 1127
+  multipart parts, 1130 value and objectValue, 1133 duplicate titles in a request, 1135
+  column index, 1137 a row twice in a request, 1148 number out of range, 1162 formula
+  without `=`, 4003 rate limit; for injected faults also 4001 (503) and 4004 (500).
+- From the SDK scenarios: 1163 for a formula sent with a value, hyperlink or link (the
+  Error Codes list words 1163 for images), and the wording of 1112.
+- No documented code exists for these refusals; the nearest documented generic one is
+  used: 1160 "Invalid bulk request" for more than 500 rows in a request, 1061 "Max count
+  exceeded for field {0}" for a sheet past its size limits, 1146 "Unsupported operation:
+  {0}" for what the emulator does not emulate (the real API may accept it), and 4000
+  "An unexpected error has occurred" (HTTP 500) for a bug in the emulator.
+- `Assume-User` is refused (1030): the emulator has no admins.
+
+Not emulated (the differences tests/test_conformance.py lists): formulas are not evaluated;
+hyperlinks to sheets, reports and Sights, cell links, images, `objectValue` writes and
+values for project and multi-value columns are refused (1146); number formats do not reach
+`displayValue`; cell history holds only the emulator's own edits; system columns are not
+filled in; listing sheets, folders, workspaces, users, shares, discussions, reports and
+the rest are not served (404). Where the docs disagree: older docs say text over 4,000
+characters is truncated, and the emulator refuses it (the stricter reading); the OpenAPI
+spec says a page past the end is empty, and the emulator gives the last page, as the
+current docs say (which also catches a reader that pages until it sees an empty page).
+
+State is plain data: `sheets` (GET sheet documents, served as stored; `add_sheet` gives
+their cells displayValues), `attachments`, `history`, `requests` (method and path of every
+request). Tests may edit it under `lock`. Faults are injected per path with `inject()`
+(see `Fault`): an error status and code, a document to serve, a delay, a hang, a dropped
+connection, or a request carried out whose answer is lost.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.parser
+import functools
 import itertools
 import math
 import re
@@ -19,21 +124,62 @@ import sys
 import threading
 import time
 import urllib.parse
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import orjson
 
+from emulator.errors import (
+    ApiError,
+    error_body,
+    missing_attribute,
+    not_emulated,
+    not_found,
+    too_many,
+    unparsable,
+)
+from emulator.rules import (
+    add_display,
+    listed,
+    new_columns,
+    one_placement,
+    parse_json,
+    placement,
+    row_cells,
+    sheet_columns,
+)
+from emulator.views import (
+    Cells,
+    Shape,
+    columns_view,
+    flag,
+    index_page,
+    row_view,
+    sheet_view,
+    sibling_ids,
+)
+
 MAX_ROWS_PER_REQUEST = 500
 MAX_ROWS_PER_SHEET = 20_000
+MAX_CELLS_PER_SHEET = 500_000
+MAX_COLUMNS_PER_SHEET = 400
 MAX_ATTACHMENT_BYTES = 30 * 1024 * 1024
-DEFAULT_PAGE_SIZE = 100
+# Cell history and file uploads count as this many requests against the per-minute limit.
+HEAVY_COST = 10
+WINDOW = 60.0
+WRITERS = frozenset({"EDITOR", "EDITOR_SHARE", "ADMIN", "OWNER"})
+ADMINS = frozenset({"ADMIN", "OWNER"})
+# The errorCode an injected fault carries when the test gives none: the code the docs pair
+# with that HTTP status.
+FAULT_CODES = {401: 1002, 403: 1004, 404: 1006, 429: 4003, 503: 4001}
 PALETTE = [
     "none",
     "#000000",
     "#FFFFFF",
-    "#FFEBEE",
+    "transparent",
     "#FFEBEE",
     "#FFF3DF",
     "#FFFEE6",
@@ -71,20 +217,8 @@ PALETTE = [
     "#00572C",
     "#0040A8",
     "#59086D",
-    "#5A3A1D",
+    "#592C00",
 ]
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-class RateLimited(ApiError):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(429, 4003, "Rate limit exceeded.")
-        self.retry_after = retry_after
 
 
 @dataclass
@@ -97,6 +231,9 @@ class Fault:
     without a byte of answer. With `applied`, the request is carried out first and only its
     answer is the fault: a write whose response was lost (with `drop`, the loss an HTTP
     library's own retry would send again). The first `skip` matching requests pass untouched.
+    Without `error_code`, the body carries the code the docs pair with `status` (4004 for
+    other 5xx). `retry_after` adds a Retry-After header, which the API does not document:
+    only to check that a client honours one if it comes.
     """
 
     path: str
@@ -125,16 +262,22 @@ class Fault:
 @dataclass
 class Emulator:
     """State plus server. Start with `start()` (HTTPS with an `ssl_context`), point clients
-    at `base_url`."""
+    at `base_url`. The rate limits are per token and per 60 s of `clock`: tests lower them,
+    or give a clock they move, instead of waiting."""
 
     tokens: dict[str, str] = field(default_factory=lambda: {"emulator-token": "owner@example.com"})
     sheets: dict[int, dict[str, Any]] = field(default_factory=dict)
     attachments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
-    # Cell history costs 10 of the 300 requests a minute a token may make: 30 a minute.
-    history_per_minute: int = 30
     history: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
+    # Containers new sheets may be created in (POST /folders/{id}/sheets, /workspaces/...).
+    folders: set[int] = field(default_factory=set)
+    workspaces: set[int] = field(default_factory=set)
+    requests_per_minute: int = 300
+    history_per_minute: int = 30
+    attachments_per_minute: int = 30
+    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -142,7 +285,7 @@ class Emulator:
         self._ids = itertools.count(5_000_000_000_000_000, 7919)
         self._server: ThreadingHTTPServer | None = None
         self._scheme = "http"
-        self._history_calls: dict[str, list[float]] = {}
+        self._calls: dict[str, list[tuple[float, int, str | None]]] = {}
 
     # Control, for tests and the demo.
 
@@ -157,7 +300,10 @@ class Emulator:
             self._scheme = "https"
         self._server.daemon_threads = True
         self._server.emulator = self  # type: ignore[attr-defined]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # stop() waits for the serving loop to look again: every 50 ms, not the default 0.5 s,
+        # which a test suite starting an emulator per test pays at every teardown.
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.05)
+        threading.Thread(target=serve, daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -176,12 +322,19 @@ class Emulator:
         return f"{self._scheme}://127.0.0.1:{self.port}/2.0"
 
     def add_sheet(self, sheet: dict[str, Any]) -> int:
+        """Serve `sheet`, a GET /sheets/{id} response (a saved one, or made by a test). Its
+        cells get the displayValue the API would send; it is served as it is from then on,
+        so a test that edits it directly keeps it in the API's shape."""
         with self.lock:
             self.sheets[int(sheet["id"])] = sheet
             sheet.setdefault("version", 1)
             sheet.setdefault("accessLevel", "OWNER")
             sheet.setdefault("rows", [])
             sheet["totalRowCount"] = len(sheet["rows"])
+            columns = {column["id"]: column for column in sheet.get("columns", [])}
+            for row in sheet["rows"]:
+                for cell in row.get("cells", ()):
+                    add_display(columns.get(cell.get("columnId"), {}), cell)
         return int(sheet["id"])
 
     def inject(self, path: str, **options: Any) -> Fault:
@@ -223,15 +376,12 @@ class Emulator:
         self, method: str, path: str, query: dict, headers: Any, body: bytes
     ) -> tuple[int, dict, bytes]:
         try:
-            user = self._user(headers) if path != "/serverinfo" else ""
-            status, document = self._route(method, path, query, headers, body, user)
-        except RateLimited as error:
-            headers = {"Content-Type": "application/json", "Retry-After": str(error.retry_after)}
-            return error.status, headers, orjson.dumps(_error(error.code, error.message))
+            status, document = self._serve(method, path, query, headers, body)
         except ApiError as error:
-            status, document = error.status, _error(error.code, error.message)
+            status, document = error.status, error.body()
         except Exception as error:  # a bug here must look like a server error, not a hang
-            status, document = 500, _error(4004, f"Emulator error: {type(error).__name__}")
+            message = f"An unexpected error has occurred ({type(error).__name__} in the emulator)."
+            status, document = 500, error_body(4000, message)
         return status, {"Content-Type": "application/json"}, orjson.dumps(document)
 
     def _take_fault(self, method: str, path: str, query: str) -> Fault | None:
@@ -252,353 +402,483 @@ class Emulator:
         if fault.body is not None:
             headers["Content-Type"] = "text/html"
             return fault.status, headers, fault.body.encode()
-        code = fault.error_code if fault.error_code is not None else 4004
+        code = fault.error_code
+        if code is None:
+            code = FAULT_CODES.get(fault.status, 4004)
         message = (
             "Rate limit exceeded." if code == 4003 else f"Injected fault (HTTP {fault.status})"
         )
         headers["Content-Type"] = "application/json"
-        return fault.status, headers, orjson.dumps(_error(code, message))
+        return fault.status, headers, orjson.dumps(error_body(code, message))
 
-    def _user(self, headers: Any) -> str:
-        auth = headers.get("Authorization", "")
-        token = auth[7:] if auth.startswith("Bearer ") else None
-        if token not in self.tokens:
-            raise ApiError(401, 1002, "Your Access Token is invalid.")
-        return self.tokens[token]
-
-    def _route(
-        self, method: str, path: str, query: dict, headers: Any, body: bytes, user: str
+    def _serve(
+        self, method: str, path: str, query: dict, headers: Any, body: bytes
     ) -> tuple[int, Any]:
         parts = path.strip("/").split("/")
         if method == "GET" and parts == ["serverinfo"]:
             return 200, {"formats": {"color": PALETTE}}
+        token, user = self._caller(headers)
+        self._count(token, _heavy(method, parts, headers))
+        with self.lock:
+            return self._route(method, parts, query, headers, body, user)
+
+    def _caller(self, headers: Any) -> tuple[str, str]:
+        auth = headers.get("Authorization") or ""
+        if not auth.startswith("Bearer ") or not auth[7:].strip():
+            raise ApiError(401, 1001, "An Access Token is required.")
+        token = auth[7:].strip()
+        if token not in self.tokens:
+            raise ApiError(401, 1002, "Your Access Token is invalid.")
+        if headers.get("Assume-User"):
+            # Only an admin may act as another user, and the emulator has no admins.
+            raise ApiError(401, 1030, "You are unable to assume the user specified.")
+        return token, self.tokens[token]
+
+    def _count(self, token: str, heavy: str | None) -> None:
+        """Charge the request to its token's last minute, or refuse it: 429 with errorCode
+        4003 and no Retry-After, as documented. Refused requests are not charged."""
+        now, cost = self.clock(), HEAVY_COST if heavy else 1
+        limit = {"history": self.history_per_minute, "upload": self.attachments_per_minute}
+        with self.lock:
+            calls = [call for call in self._calls.get(token, []) if now - call[0] < WINDOW]
+            over = sum(call[1] for call in calls) + cost > self.requests_per_minute or (
+                heavy is not None and sum(call[2] == heavy for call in calls) >= limit[heavy]
+            )
+            self._calls[token] = calls if over else [*calls, (now, cost, heavy)]
+        if over:
+            raise ApiError(429, 4003, "Rate limit exceeded.")
+
+    def _route(
+        self, method: str, parts: list[str], query: dict, headers: Any, body: bytes, user: str
+    ) -> tuple[int, Any]:
         if method == "GET" and parts == ["users", "me"]:
-            return 200, {"id": 1, "email": user}
-        if method == "POST" and (
-            parts == ["sheets"] or (len(parts) == 3 and parts[0] in ("folders", "workspaces"))
-        ):
-            return 200, self._create_sheet(_json(body), user)
+            return 200, self._profile(user)
+        if method == "POST" and (parts == ["sheets"] or _in_container(parts)):
+            self._container(parts)
+            return 200, self._create_sheet(_json(headers, body))
         if len(parts) < 2 or parts[0] != "sheets":
-            raise ApiError(404, 1006, "Not Found")
+            raise not_found()
         sheet = self._sheet(parts[1])
         rest = parts[2:]
-        with self.lock:
-            if method == "GET" and rest == []:
-                return 200, _sheet_view(sheet, query)
-            if method == "GET" and rest == ["version"]:
-                return 200, {"version": sheet["version"]}
-            if method == "GET" and rest == ["columns"]:
-                return 200, _index(sheet["columns"], query)
-            if method == "POST" and rest == ["columns"]:
-                return 200, self._add_columns(sheet, _json(body))
-            if method == "POST" and rest == ["rows"]:
-                return 200, self._add_rows(sheet, _json(body), user)
-            if method == "GET" and len(rest) == 2 and rest[0] == "rows":
-                row = next((r for r in sheet["rows"] if r["id"] == _number(rest[1])), None)
-                if row is None:
-                    raise ApiError(404, 1006, "Not Found")
-                return 200, row
-            if method == "PUT" and rest == ["rows"]:
-                return 200, self._update_rows(sheet, _json(body), user)
-            if method == "GET" and len(rest) == 5 and rest[::2] == ["rows", "columns", "history"]:
-                self._count_history_call(headers)
-                found = self.history.get((_number(rest[1]), _number(rest[3])), [])
-                return 200, _index(list(reversed(found)), query)
-            if method == "POST" and rest == ["attachments"]:
-                return 200, self._attach(sheet, headers, body, user)
-            if method == "GET" and rest == ["attachments"]:
-                listed = self.attachments.get(sheet["id"], [])
-                return 200, _index([_without_data(a) for a in listed], query)
-        raise ApiError(404, 1006, "Not Found")
+        if method == "GET" and rest == []:
+            return 200, sheet_view(sheet, query)
+        if method == "GET" and rest == ["version"]:
+            return 200, {"version": sheet["version"]}
+        if method == "GET" and rest == ["columns"]:
+            level = Shape.of(query).level
+            return 200, index_page(columns_view(sheet["columns"], level), query)
+        if method == "GET" and len(rest) == 2 and rest[0] == "rows":
+            return 200, self._row(sheet, rest[1], query)
+        if method == "GET" and len(rest) == 5 and rest[::2] == ["rows", "columns", "history"]:
+            return 200, self._history(sheet, rest[1], rest[3], query)
+        if method == "GET" and rest == ["attachments"]:
+            files = [_without_data(a) for a in self.attachments.get(sheet["id"], [])]
+            return 200, index_page(files, query)
+        return 200, self._write(method, sheet, rest, query, headers, body, user)
+
+    def _write(
+        self,
+        method: str,
+        sheet: dict[str, Any],
+        rest: list[str],
+        query: dict,
+        headers: Any,
+        body: bytes,
+        user: str,
+    ) -> dict[str, Any]:
+        partial = flag(query, "allowPartialSuccess")
+        if method == "POST" and rest == ["columns"]:
+            _allowed(sheet, ADMINS)
+            return self._add_columns(sheet, _json(headers, body))
+        if method == "POST" and rest == ["rows"]:
+            _allowed(sheet, WRITERS)
+            return self._add_rows(sheet, _json(headers, body), user, partial)
+        if method == "PUT" and rest == ["rows"]:
+            _allowed(sheet, WRITERS)
+            return self._update_rows(sheet, _json(headers, body), user, partial)
+        if method == "POST" and rest == ["attachments"]:
+            _allowed(sheet, WRITERS)
+            return self._attach(sheet, headers, body, user)
+        raise not_found()
 
     def _sheet(self, text: str) -> dict[str, Any]:
         sheet = self.sheets.get(int(text)) if text.isdigit() else None
         if sheet is None:
-            raise ApiError(404, 1006, "Not Found")
+            raise not_found()
         return sheet
 
-    def _create_sheet(self, data: Any, user: str) -> dict[str, Any]:
-        columns = data.get("columns", []) if isinstance(data, dict) else []
-        if not columns or sum(bool(c.get("primary")) for c in columns) != 1:
-            raise ApiError(400, 1008, "A sheet needs columns and exactly one primary column.")
-        titles = [c.get("title") for c in columns]
-        if len(set(titles)) != len(titles):
-            raise ApiError(400, 1122, "Column titles must be unique.")
+    def _container(self, parts: list[str]) -> None:
+        known = {"folders": self.folders, "workspaces": self.workspaces}
+        if parts != ["sheets"] and _number(parts[1]) not in known[parts[0]]:
+            raise not_found()
+
+    def _profile(self, user: str) -> dict[str, Any]:
+        """GET /users/me, with the fields of the API's UserProfile."""
+        first, _, last = _writer(user)["name"].partition(" ")
+        return {
+            "id": zlib.crc32(user.encode()),
+            "email": user,
+            "firstName": first,
+            "lastName": last,
+            "locale": "en_US",
+            "timeZone": "UTC",
+            "account": {"name": user, "id": 1},
+            "admin": False,
+            "licensedSheetCreator": True,
+            "groupAdmin": False,
+            "resourceViewer": False,
+            "alternateEmails": [],
+            "sheetCount": len(self.sheets),
+            "lastLogin": _now(),
+            "title": "",
+            "department": "",
+            "company": "",
+            "workPhone": "",
+            "mobilePhone": "",
+            "role": "",
+        }
+
+    def _create_sheet(self, data: Any) -> dict[str, Any]:
+        columns = sheet_columns(data, self.new_id)
         sheet_id = self.new_id()
         sheet = {
             "id": sheet_id,
-            "name": data.get("name", "Untitled"),
+            "name": data["name"],
             "version": 1,
             "accessLevel": "OWNER",
             "permalink": f"https://app.smartsheet.com/sheets/{sheet_id}",
             "createdAt": _now(),
             "modifiedAt": _now(),
-            "columns": [
-                {"id": self.new_id(), "index": n, **{k: v for k, v in c.items() if k != "index"}}
-                for n, c in enumerate(columns)
-            ],
+            "columns": columns,
             "rows": [],
         }
         self.add_sheet(sheet)
         result = {k: sheet[k] for k in ("id", "name", "accessLevel", "permalink", "columns")}
         return {"message": "SUCCESS", "resultCode": 0, "result": result}
 
+    def _row(self, sheet: dict[str, Any], text: str, query: dict) -> dict[str, Any]:
+        """GET /sheets/{id}/rows/{rowId}, with include, exclude and level."""
+        row = next((r for r in sheet["rows"] if r["id"] == _number(text)), None)
+        if row is None:
+            raise not_found()
+        return self._row_views(sheet, [row], Shape.of(query))[0]
+
+    def _row_views(
+        self, sheet: dict[str, Any], rows: list[dict[str, Any]], shape: Shape
+    ) -> list[dict[str, Any]]:
+        """Rows as GET row and write results show them: with the sheet's id."""
+        positions = {row["id"]: n for n, row in enumerate(sheet["rows"])}
+        siblings = sibling_ids(sheet["rows"])
+        cells = Cells(sheet["columns"], shape)
+        views = []
+        for row in rows:
+            at = positions[row["id"]]
+            views.append({"sheetId": sheet["id"], **row_view(row, at + 1, siblings[at], cells)})
+        return views
+
+    def _history(
+        self, sheet: dict[str, Any], row_text: str, column_text: str, query: dict
+    ) -> dict[str, Any]:
+        """A cell's edits, newest first: those made through this emulator's API."""
+        row_id, column_id = _number(row_text), _number(column_text)
+        if not any(row["id"] == row_id for row in sheet["rows"]):
+            raise not_found()
+        if not any(column["id"] == column_id for column in sheet["columns"]):
+            raise not_found()
+        found = self.history.get((row_id, column_id), [])
+        return index_page(list(reversed(found)), query)
+
     def _add_columns(self, sheet: dict[str, Any], data: Any) -> dict[str, Any]:
-        items = data if isinstance(data, list) else [data]
-        titles = {c["title"] for c in sheet["columns"]}
-        added = []
-        for item in items:
-            if not isinstance(item, dict) or not item.get("title") or not item.get("type"):
-                raise ApiError(400, 1008, "A column needs a title and a type.")
-            if item["title"] in titles:
-                raise ApiError(400, 1122, f"Column title {item['title']!r} is already in use.")
-            titles.add(item["title"])
-            column = {"id": self.new_id(), **item}
-            index = min(int(item.get("index", len(sheet["columns"]))), len(sheet["columns"]))
-            sheet["columns"].insert(index, column)
-            added.append(column)
+        items, single = listed(data, "column")
+        index, added = new_columns(sheet["columns"], items, self.new_id)
+        _check_size(sheet, len(sheet["rows"]), len(sheet["columns"]) + len(added))
+        sheet["columns"][index:index] = added
         for number, column in enumerate(sheet["columns"]):
             column["index"] = number
         _touch(sheet)
-        return {"message": "SUCCESS", "resultCode": 0, "version": sheet["version"], "result": added}
+        return {"message": "SUCCESS", "resultCode": 0, "result": added[0] if single else added}
 
-    def _add_rows(self, sheet: dict[str, Any], data: Any, user: str) -> dict[str, Any]:
-        items = data if isinstance(data, list) else [data]
-        if len(items) > MAX_ROWS_PER_REQUEST:
-            raise ApiError(400, 1062, f"At most {MAX_ROWS_PER_REQUEST} rows per request.")
-        if len(sheet["rows"]) + len(items) > MAX_ROWS_PER_SHEET:
-            raise ApiError(400, 1063, f"A sheet holds at most {MAX_ROWS_PER_SHEET:,} rows.")
-        columns = {c["id"]: c for c in sheet["columns"]}
-        now = _now()
-        new_rows = []
+    def _add_rows(
+        self, sheet: dict[str, Any], data: Any, user: str, partial: bool
+    ) -> dict[str, Any]:
+        """POST /sheets/{id}/rows: all rows or none, unless allowPartialSuccess."""
+        items, single, places = _bulk_rows(data, default="bottom")
+        columns = {column["id"]: column for column in sheet["columns"]}
+        made, failed = [], []
         for index, item in enumerate(items):
-            cells = []
-            for cell in item.get("cells", []):
-                column = columns.get(cell.get("columnId"))
-                if column is None:
-                    raise ApiError(
-                        400, 1036, f"Row {index}: columnId {cell.get('columnId')} not found."
-                    )
-                if cell.get("strict", True) and not _valid(column, cell.get("value")):
-                    raise ApiError(
-                        400,
-                        1042,
-                        f"Row {index}: the value for cell in column {column['id']} did not "
-                        f"conform to the strict requirements for type {column['type']}.",
-                    )
-                cells.append(
-                    {
-                        k: v
-                        for k, v in cell.items()
-                        if k in ("columnId", "value", "format", "formula")
-                    }
-                )
-            who = {"email": user, "name": user.split("@")[0]}
-            row_id = self.new_id()
-            for cell in cells:
-                self._record(row_id, columns[cell["columnId"]], cell.get("value"), who, now)
-            new_rows.append(
-                {
-                    "id": row_id,
-                    "sheetId": sheet["id"],
-                    "cells": cells,
-                    "createdAt": now,
-                    "modifiedAt": now,
-                    "createdBy": who,
-                    "modifiedBy": who,
-                    **({"format": item["format"]} if "format" in item else {}),
-                }
-            )
-        if any(item.get("toTop") for item in items):
-            sheet["rows"][:0] = new_rows
+            try:
+                made.append({"cells": row_cells(columns, item, adding=True), **_row_fields(item)})
+            except ApiError as error:
+                failed.append(_failed(error, partial, index=index))
+        _check_size(sheet, len(sheet["rows"]) + len(made), len(sheet["columns"]))
+        who, now = _writer(user), _now()
+        for row in made:
+            row.update(id=self.new_id(), createdAt=now, modifiedAt=now)
+            row.update(createdBy=who, modifiedBy=who)
+            row["cells"] = _in_column_order(sheet, row["cells"])
+            for cell in row["cells"]:
+                self._record(row["id"], columns[cell["columnId"]], cell, who, now)
+        if places[0] == "top":
+            sheet["rows"][:0] = made
         else:
-            sheet["rows"].extend(new_rows)
-        for number, row in enumerate(sheet["rows"], start=1):
-            row["rowNumber"] = number
+            sheet["rows"].extend(made)
         sheet["totalRowCount"] = len(sheet["rows"])
-        _touch(sheet)
-        return {
-            "message": "SUCCESS",
-            "resultCode": 0,
-            "version": sheet["version"],
-            "result": new_rows,
-        }
+        return self._result(sheet, made, failed, single)
 
-    def _update_rows(self, sheet: dict[str, Any], data: Any, user: str) -> dict[str, Any]:
-        """PUT /sheets/{id}/rows: new cell values, each recorded in the cell's history."""
-        items = data if isinstance(data, list) else [data]
-        if len(items) > MAX_ROWS_PER_REQUEST:
-            raise ApiError(400, 1062, f"At most {MAX_ROWS_PER_REQUEST} rows per request.")
+    def _update_rows(
+        self, sheet: dict[str, Any], data: Any, user: str, partial: bool
+    ) -> dict[str, Any]:
+        """PUT /sheets/{id}/rows: new values (each recorded in its cell's history) and moves
+        to the top or bottom."""
+        items, single, places = _bulk_rows(data, default=None)
+        ids = [item["id"] for item in items if item.get("id") is not None]
+        if len(set(map(str, ids))) != len(ids):
+            raise ApiError(
+                400, 1137, "Input collection contains multiple instances of the same element."
+            )
         rows = {row["id"]: row for row in sheet["rows"]}
-        columns = {c["id"]: c for c in sheet["columns"]}
-        who, now = {"email": user, "name": user.split("@")[0]}, _now()
-        updated = []
+        columns = {column["id"]: column for column in sheet["columns"]}
+        changes, failed = [], []
         for index, item in enumerate(items):
-            row = rows.get(item.get("id"))
-            if row is None:
-                raise ApiError(404, 1006, f"Row {index}: row {item.get('id')} not found.")
-            cells = {cell["columnId"]: cell for cell in row["cells"]}
-            for change in item.get("cells", []):
-                column = columns.get(change.get("columnId"))
-                if column is None:
-                    raise ApiError(400, 1036, f"Row {index}: column not found.")
-                cell = cells.get(column["id"])
-                if cell is None:
-                    cell = cells[column["id"]] = {"columnId": column["id"]}
-                    row["cells"].append(cell)
-                cell.pop("displayValue", None)
-                cell["value"] = change.get("value")
-                self._record(row["id"], column, change.get("value"), who, now)
-            row["modifiedAt"], row["modifiedBy"] = now, who
-            updated.append(row)
-        _touch(sheet)
-        version = sheet["version"]
-        return {"message": "SUCCESS", "resultCode": 0, "version": version, "result": updated}
+            try:
+                cells = row_cells(columns, item, adding=False)
+                changes.append((_target(rows, item), item, cells, places[index]))
+            except ApiError as error:
+                failed.append(_failed(error, partial, index=index, rowId=item.get("id")))
+        who, now = _writer(user), _now()
+        for row, item, cells, _ in changes:
+            self._apply(sheet, row, item, cells, (who, now))
+        _move(sheet, [(row, place) for row, _, _, place in changes if place])
+        return self._result(sheet, [row for row, _, _, _ in changes], failed, single)
+
+    def _apply(
+        self,
+        sheet: dict[str, Any],
+        row: dict[str, Any],
+        item: dict[str, Any],
+        cells: list[dict[str, Any]],
+        writer: tuple[dict, str],
+    ) -> None:
+        """One row's update: its cells replaced (keeping a format or hyperlink the request
+        does not mention), recorded in the cells' history."""
+        who, now = writer
+        columns = {column["id"]: column for column in sheet["columns"]}
+        asked = {cell["columnId"]: cell for cell in item.get("cells", [])}
+        stored = {cell["columnId"]: cell for cell in row.get("cells", [])}
+        for cell in cells:
+            old, mentioned = stored.get(cell["columnId"], {}), asked[cell["columnId"]]
+            kept = {k: old[k] for k in ("format", "hyperlink") if k in old and k not in mentioned}
+            stored[cell["columnId"]] = {**kept, **cell}
+            self._record(row["id"], columns[cell["columnId"]], cell, who, now)
+        row["cells"] = _in_column_order(sheet, list(stored.values()))
+        row.update(_row_fields(item), modifiedAt=now, modifiedBy=who)
+
+    def _result(
+        self,
+        sheet: dict[str, Any],
+        rows: list[dict[str, Any]],
+        failed: list[dict[str, Any]],
+        single: bool,
+    ) -> dict[str, Any]:
+        """A bulk write's Result; PARTIAL_SUCCESS (resultCode 3) lists the rows that failed."""
+        if rows:
+            _touch(sheet)
+        views = self._row_views(sheet, rows, Shape())
+        result: dict[str, Any] = {
+            "message": "PARTIAL_SUCCESS" if failed else "SUCCESS",
+            "resultCode": 3 if failed else 0,
+            "result": views[0] if single and views else views,
+            "version": sheet["version"],
+        }
+        if failed:
+            result["failedItems"] = failed
+        return result
 
     def _record(
-        self, row_id: int, column: dict[str, Any], value: Any, who: dict, when: str
+        self, row_id: int, column: dict[str, Any], cell: dict[str, Any], who: dict, when: str
     ) -> None:
-        self.history.setdefault((row_id, column["id"]), []).append(
-            {
-                "columnId": column["id"],
-                "columnType": column.get("type", "TEXT_NUMBER"),
-                "value": value,
-                "displayValue": "" if value is None else str(value),
-                "modifiedAt": when,
-                "modifiedBy": who,
-            }
-        )
-
-    def _count_history_call(self, headers: Any) -> None:
-        """Cell history's own rate limit: too many calls in 60 s give 429, errorCode 4003."""
-        token = headers.get("Authorization", "")
-        now = time.monotonic()
-        calls = [t for t in self._history_calls.get(token, []) if now - t < 60]
-        if len(calls) >= self.history_per_minute:
-            self._history_calls[token] = calls
-            raise RateLimited(math.ceil(60 - (now - calls[0])))
-        self._history_calls[token] = [*calls, now]
+        entry: dict[str, Any] = {"columnId": column["id"], "columnType": column.get("type")}
+        for name in ("value", "displayValue", "formula"):
+            if name in cell:
+                entry[name] = cell[name]
+        entry.update(modifiedAt=when, modifiedBy=who)
+        self.history.setdefault((row_id, column["id"]), []).append(entry)
 
     def _attach(
         self, sheet: dict[str, Any], headers: Any, body: bytes, user: str
     ) -> dict[str, Any]:
+        """A file (multipart, as the SDK sends it, or the docs' simple upload) or a link."""
         content_type = headers.get("Content-Type", "")
-        if content_type.startswith("multipart/form-data"):
-            message = email.parser.BytesParser().parsebytes(
-                b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
-            )
-            parts = [
-                p
-                for p in message.get_payload()
-                if p.get_param("name", header="content-disposition") == "file"
-            ]
-            if not parts:
-                raise ApiError(400, 1008, "No file part in the multipart body.")
-            name = parts[0].get_filename()
-            data = parts[0].get_payload(decode=True)
-            mime = parts[0].get_content_type()
+        if content_type.startswith("application/json"):
+            attachment = _link(parse_json(body))
         else:
-            disposition = headers.get("Content-Disposition", "")
-            match = re.search(r'filename="?([^";]+)"?', disposition)
-            if not match:
-                raise ApiError(400, 1008, "Content-Disposition with a filename is required.")
-            name, data, mime = urllib.parse.unquote(match[1]), body, content_type
-        if len(data) > MAX_ATTACHMENT_BYTES:
-            raise ApiError(400, 1040, "The file is larger than 30 MB.")
-        attachment = {
-            "id": self.new_id(),
-            "name": name,
-            "attachmentType": "FILE",
-            "mimeType": mime,
-            "sizeInKb": math.ceil(len(data) / 1024),
-            "parentType": "SHEET",
-            "parentId": sheet["id"],
-            "createdAt": _now(),
-            "createdBy": {"email": user, "name": user.split("@")[0]},
-        }
-        self.attachments.setdefault(sheet["id"], []).append({**attachment, "data": data})
+            name, data, mime = _upload(content_type, headers, body)
+            if len(data) > MAX_ATTACHMENT_BYTES:
+                raise ApiError(
+                    400,
+                    1074,
+                    f"You are trying to upload a file of {len(data):,} bytes, but the API "
+                    f"currently only supports {MAX_ATTACHMENT_BYTES:,}.",
+                )
+            attachment = {"name": name, "attachmentType": "FILE", "mimeType": mime}
+            attachment.update(sizeInKb=math.ceil(len(data) / 1024), data=data)
+        attachment = {"id": self.new_id(), **attachment, "parentType": "SHEET"}
+        attachment.update(parentId=sheet["id"], createdAt=_now(), createdBy=_writer(user))
+        self.attachments.setdefault(sheet["id"], []).append(attachment)
         _touch(sheet)
+        result = _without_data(attachment)
         return {
             "message": "SUCCESS",
             "resultCode": 0,
             "version": sheet["version"],
-            "result": attachment,
+            "result": result,
         }
 
 
-def _sheet_view(sheet: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
-    """GET /sheets/{id} with paging, include, level, columnIds and ifVersionAfter."""
-    after = query.get("ifVersionAfter")
-    if after is not None and after.lstrip("-").isdigit() and sheet["version"] <= int(after):
-        return {"version": sheet["version"]}
-    include = set(query.get("include", "").split(","))
-    level = int(query.get("level", "0") or 0)
-    wanted = {int(c) for c in query.get("columnIds", "").split(",") if c.strip().isdigit()}
-    columns = [c for c in sheet["columns"] if not wanted or c["id"] in wanted]
-    low = {c["id"] for c in columns if _needs_level(c) > level}
-    rows = sheet["rows"]
-    if "page" in query or "pageSize" in query:
-        size = max(1, int(query.get("pageSize", DEFAULT_PAGE_SIZE)))
-        page = max(1, int(query.get("page", 1)))
-        rows = rows[(page - 1) * size : page * size]
-    view = {k: v for k, v in sheet.items() if k not in ("rows", "columns")}
-    view["totalRowCount"] = len(sheet["rows"])
-    view["columns"] = [{**c, "type": "TEXT_NUMBER"} if c["id"] in low else c for c in columns]
-    ids = {c["id"] for c in columns}
-    view["rows"] = [
-        {
-            **row,
-            "cells": [
-                _cell_view(cell, include, cell["columnId"] in low)
-                for cell in row.get("cells", [])
-                if cell["columnId"] in ids
-            ],
-        }
-        for row in rows
-    ]
-    return view
+def _heavy(method: str, parts: list[str], headers: Any) -> str | None:
+    """Which of the two costly calls this is, if either: cell history, a file upload."""
+    if method == "GET" and parts[-1:] == ["history"]:
+        return "history"
+    json_body = headers.get("Content-Type", "").startswith("application/json")
+    if method == "POST" and parts[-1:] == ["attachments"] and not json_body:
+        return "upload"
+    return None
+
+
+def _in_container(parts: list[str]) -> bool:
+    return len(parts) == 3 and parts[0] in ("folders", "workspaces") and parts[2] == "sheets"
+
+
+def _allowed(sheet: dict[str, Any], levels: frozenset[str]) -> None:
+    if sheet.get("accessLevel", "OWNER") not in levels:
+        raise ApiError(403, 1004, "You are not authorized to perform this action.")
+
+
+def _json(headers: Any, body: bytes) -> Any:
+    if not headers.get("Content-Type", "").startswith("application/json"):
+        raise ApiError(415, 1124, "Invalid Content-Type header. Media type not supported.")
+    return parse_json(body)
+
+
+def _bulk_rows(
+    data: Any, default: str | None
+) -> tuple[list[dict[str, Any]], bool, list[str | None]]:
+    """The rows of a write, whether one was sent alone, and where each goes. Refused whole
+    (partial success or not): more than 500 rows, or rows that do not all go to the same
+    place (of those that say, for updates)."""
+    items, single = listed(data, "row")
+    if len(items) > MAX_ROWS_PER_REQUEST:
+        raise ApiError(
+            400,
+            1160,
+            f"Invalid bulk request: at most {MAX_ROWS_PER_REQUEST} rows can be added or "
+            "updated in one request.",
+        )
+    places = []
+    for index, item in enumerate(items):
+        try:
+            places.append(placement(item) or default)
+        except ApiError as error:
+            raise error.at(index=index) from None
+    one_placement([place for place in places if place is not None])
+    return items, single, places
+
+
+def _failed(error: ApiError, partial: bool, **where: Any) -> dict[str, Any]:
+    """A failed item of a bulk write: the whole request fails unless partial success."""
+    located = error.at(**{k: v for k, v in where.items() if v is not None})
+    if not partial:
+        raise located
+    return {**located.detail, "error": error_body(error.code, error.message)}
+
+
+def _target(rows: dict[int, dict[str, Any]], item: dict[str, Any]) -> dict[str, Any]:
+    if item.get("id") is None:
+        raise missing_attribute("row.id")
+    row = rows.get(item["id"])
+    if row is None:
+        raise not_found()
+    return row
+
+
+def _row_fields(item: dict[str, Any]) -> dict[str, Any]:
+    """The row attributes a write sets besides its cells; locked is kept only when true."""
+    fields = {k: item[k] for k in ("format", "expanded") if item.get(k) is not None}
+    if item.get("locked"):
+        fields["locked"] = True
+    return fields
+
+
+def _move(sheet: dict[str, Any], moves: list[tuple[dict[str, Any], str]]) -> None:
+    """Rows moved to the top or bottom (all of a request to the same place), in request
+    order."""
+    if not moves:
+        return
+    moved = [row for row, _ in moves]
+    ids = {id(row) for row in moved}
+    rest = [row for row in sheet["rows"] if id(row) not in ids]
+    sheet["rows"][:] = moved + rest if moves[0][1] == "top" else rest + moved
+
+
+def _in_column_order(sheet: dict[str, Any], cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_column = {cell["columnId"]: cell for cell in cells}
+    ordered = [by_column.pop(c["id"]) for c in sheet["columns"] if c["id"] in by_column]
+    return ordered + list(by_column.values())
+
+
+def _check_size(sheet: dict[str, Any], rows: int, columns: int) -> None:
+    if columns > MAX_COLUMNS_PER_SHEET:
+        raise too_many("columns", MAX_COLUMNS_PER_SHEET)
+    if rows > MAX_ROWS_PER_SHEET:
+        raise too_many("rows", MAX_ROWS_PER_SHEET)
+    if rows * columns > MAX_CELLS_PER_SHEET:
+        raise too_many("cells", MAX_CELLS_PER_SHEET)
+
+
+def _link(data: Any) -> dict[str, Any]:
+    """A JSON attachment: a link (the only kind emulated); a file must be uploaded."""
+    if not isinstance(data, dict):
+        raise unparsable("expected an attachment object")
+    kind = data.get("attachmentType")
+    if kind == "FILE":
+        raise ApiError(400, 1051, "Attachments of type FILE cannot be created using JSON.")
+    if kind != "LINK":
+        raise not_emulated(f"attachments of type {kind}")
+    if not data.get("url"):
+        raise missing_attribute("attachment.url")
+    link = {k: data[k] for k in ("name", "description", "url") if data.get(k) is not None}
+    return {**link, "attachmentType": "LINK"}
+
+
+def _upload(content_type: str, headers: Any, body: bytes) -> tuple[str, bytes, str]:
+    """The file's name, bytes and type, from a multipart body or a simple upload."""
+    if not content_type.startswith("multipart/form-data"):
+        disposition = headers.get("Content-Disposition", "")
+        match = re.search(r'filename="?([^";]+)"?', disposition)
+        if not match:
+            raise ApiError(
+                400, 1011, "A required header was missing or invalid: Content-Disposition"
+            )
+        return urllib.parse.unquote(match[1]), body, content_type
+    message = email.parser.BytesParser().parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
+    parts = message.get_payload() if message.is_multipart() else []
+    if any(part.get_param("name", header="content-disposition") is None for part in parts):
+        raise ApiError(400, 1125, "Each part in a multipart payload must have a name.")
+    files = [p for p in parts if p.get_param("name", header="content-disposition") == "file"]
+    if not files:
+        raise ApiError(400, 1127, "Required multipart part was missing: 'file'")
+    return files[0].get_filename(), files[0].get_payload(decode=True), files[0].get_content_type()
 
 
 def _without_data(attachment: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in attachment.items() if k != "data"}
 
 
-def _needs_level(column: dict[str, Any]) -> int:
-    return {"MULTI_CONTACT_LIST": 1, "MULTI_PICKLIST": 2}.get(column.get("type", ""), 0)
-
-
-def _cell_view(cell: dict[str, Any], include: set[str], flattened: bool) -> dict[str, Any]:
-    if "objectValue" in cell and ("objectValue" not in include or flattened):
-        return {k: v for k, v in cell.items() if k != "objectValue"}
-    return cell
-
-
-def _index(items: list[Any], query: dict[str, str]) -> dict[str, Any]:
-    if query.get("includeAll", "").lower() == "true":
-        size, page = max(1, len(items)), 1
-    else:
-        size = max(1, int(query.get("pageSize", DEFAULT_PAGE_SIZE)))
-        page = max(1, int(query.get("page", 1)))
-    return {
-        "pageNumber": page,
-        "pageSize": size,
-        "totalPages": max(1, math.ceil(len(items) / size)),
-        "totalCount": len(items),
-        "data": items[(page - 1) * size : page * size],
-    }
-
-
-def _valid(column: dict[str, Any], value: Any) -> bool:
-    kind = column.get("type")
-    if value is None:
-        return True
-    if kind == "CHECKBOX":
-        return isinstance(value, bool)
-    if kind == "DATE":
-        return isinstance(value, str) and bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", value))
-    if kind == "CONTACT_LIST":
-        return isinstance(value, str) and "@" in value
-    return isinstance(value, str | int | float) and not isinstance(value, bool)
+def _writer(user: str) -> dict[str, str]:
+    """A user as rows, history and attachments name them: john.doe@x is John Doe."""
+    return {"email": user, "name": user.split("@")[0].replace(".", " ").title()}
 
 
 def _number(text: str) -> int | None:
@@ -612,20 +892,6 @@ def _touch(sheet: dict[str, Any]) -> None:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _json(body: bytes) -> Any:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise ApiError(400, 1008, "Unable to parse request.") from None
-
-
-_ref = itertools.count(1)
-
-
-def _error(code: int, message: str) -> dict[str, Any]:
-    return {"errorCode": code, "message": message, "refId": f"emu{next(_ref):06d}"}
 
 
 class _Server(ThreadingHTTPServer):

@@ -94,7 +94,7 @@ def test_add_rows_validates_and_records_who_wrote(client, emulator, sheet_id):
                 )
             ],
         )
-    with pytest.raises(ApiError, match="1062"):
+    with pytest.raises(ApiError, match="1160"):
         client.Sheets.add_rows(sheet_id, [Row({"toBottom": True, "cells": []})] * 501)
     assert len(emulator.sheets[sheet_id]["rows"]) == 13
 
@@ -123,6 +123,7 @@ def test_columns_attachments_and_new_sheets(client, emulator, sheet_id):
         b"PK\x03\x04 report",
         b"plain upload",
     ]
+    emulator.folders.add(7)
     new = client.Folders.create_sheet_in_folder(
         7,
         Sheet(
@@ -186,15 +187,225 @@ def test_cell_edits_and_their_history_through_the_sdk(client, emulator, sheet_id
         (12, "lee@example.com"),
         (11, "owner@example.com"),
     ]
-    assert client.Sheets.get_row(sheet_id, row).modified_by.email == "lee@example.com"
-
-
-def test_cell_history_has_its_own_rate_limit(emulator, sheet_id):
-    emulator.history_per_minute = 2
-    url = f"{emulator.base_url}/sheets/{sheet_id}/rows/1/columns/2/history"
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    answers = [requests.get(url, headers=headers, timeout=5) for _ in range(3)]
-    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert client.Sheets.get_row(sheet_id, row).modified_by is None
     assert (
-        answers[2].json()["errorCode"] == 4003 and 0 < int(answers[2].headers["Retry-After"]) <= 60
+        client.Sheets.get_row(sheet_id, row, include="writerInfo").modified_by.email
+        == "lee@example.com"
+    )
+
+
+def call(emulator, method: str, path: str, body=None, token: str = TOKEN, **params):
+    """A raw request, as any client sends it; the status and the parsed answer."""
+    answer = requests.request(
+        method,
+        emulator.base_url + path,
+        params=params,
+        data=None if body is None else orjson.dumps(body),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        timeout=5,
+    )
+    assert "Retry-After" not in answer.headers
+    return answer.status_code, answer.json()
+
+
+def columns_of(emulator, sheet_id) -> dict[str, int]:
+    return {c["title"]: c["id"] for c in emulator.sheets[sheet_id]["columns"]}
+
+
+def test_the_columns_of_one_request_share_one_index(emulator, sheet_id):
+    path = f"/sheets/{sheet_id}/columns"
+    status, body = call(
+        emulator,
+        "POST",
+        path,
+        [
+            {"title": "A", "type": "TEXT_NUMBER", "index": 1},
+            {"title": "B", "type": "DATE", "index": 2},
+        ],
+    )
+    assert (status, body["errorCode"]) == (400, 1135)
+    assert (
+        body["message"] == "Input column index 2 is different from the first input column index 1."
+    )
+    new = [{"title": title, "type": "TEXT_NUMBER", "index": 1} for title in ("A", "B", "C")]
+    status, body = call(emulator, "POST", path, new)
+    assert status == 200 and [c["index"] for c in body["result"]] == [1, 2, 3]
+    titles = [c["title"] for c in emulator.sheets[sheet_id]["columns"]]
+    assert titles[:5] == ["Foreman", "A", "B", "C", "Work Request #"]
+    refused = [
+        ([{"title": "D", "type": "TEXT_NUMBER"}], 1012),
+        ([{"title": "D", "type": "TEXT_NUMBER", "index": 99}], 1031),
+        ([{"title": "D", "type": "WORDS", "index": 1}], 1031),
+        ([{"title": "A", "type": "TEXT_NUMBER", "index": 1}], 1056),
+        ([{"title": "D", "type": "TEXT_NUMBER", "index": 1}] * 2, 1133),
+        ([{"title": "D", "type": "TEXT_NUMBER", "index": 1}, {"title": "E", "type": "DATE"}], 1135),
+    ]
+    for columns, code in refused:
+        assert call(emulator, "POST", path, columns)[1]["errorCode"] == code, columns
+
+
+def test_writers_only_with_include_writer_info(emulator, sheet_id):
+    row = emulator.sheets[sheet_id]["rows"][0]["id"]
+    for path in (f"/sheets/{sheet_id}", f"/sheets/{sheet_id}/rows/{row}"):
+        _, plain = call(emulator, "GET", path)
+        _, named = call(emulator, "GET", path, include="writerInfo")
+        plain, named = plain.get("rows", [plain])[0], named.get("rows", [named])[0]
+        assert "modifiedBy" not in plain and "createdBy" not in plain
+        assert named["modifiedBy"]["email"] == "billing@example.com" and "modifiedAt" in plain
+    added = {
+        "toBottom": True,
+        "cells": [{"columnId": columns_of(emulator, sheet_id)["Foreman"], "value": "x"}],
+    }
+    _, body = call(emulator, "POST", f"/sheets/{sheet_id}/rows", [added])
+    assert "modifiedBy" not in body["result"][0]
+
+
+def test_rows_and_cells_as_the_api_sends_them(emulator):
+    emulator.add_sheet(typed_sheet())
+    sheet = emulator.sheets[1]
+    sheet["rows"] += [{"id": 10, "parentId": 9, "cells": []}]
+    sheet["rows"] += [{"id": 11, "parentId": 9, "cells": [{"columnId": 100, "value": 3.0}]}]
+    sheet["rows"] += [{"id": 13, "parentId": 8, "cells": []}]
+    _, body = call(emulator, "GET", "/sheets/1")
+    first, *children = body["rows"]
+    assert (first["rowNumber"], first["expanded"], first["parentId"]) == (1, True, 8)
+    assert [(r["id"], r["parentId"], r.get("siblingId")) for r in children] == [
+        (10, 9, None),
+        (11, 9, 10),
+        (13, 8, 9),
+    ]
+    cells = {cell["columnId"]: cell for cell in first["cells"]}
+    assert cells[101]["displayValue"] == "12" and cells[106]["displayValue"] == "3"
+    assert "displayValue" not in cells[102] and "displayValue" not in cells[105]
+    assert children[1]["cells"][0] == {"columnId": 100, "value": 3.0}
+    assert [len(r["cells"]) for r in children] == [14, 14, 14]
+    _, sparse = call(emulator, "GET", "/sheets/1", exclude="nonexistentCells")
+    assert [len(r["cells"]) for r in sparse["rows"][1:]] == [0, 1, 0]
+
+
+def test_a_page_past_the_end_is_the_last_page(emulator, sheet_id):
+    _, body = call(emulator, "GET", f"/sheets/{sheet_id}", page=7, pageSize=5)
+    assert [row["rowNumber"] for row in body["rows"]] == [11, 12]
+    assert body["totalRowCount"] == 12
+    assert call(emulator, "GET", f"/sheets/{sheet_id}", page=0)[1]["errorCode"] == 1018
+    assert call(emulator, "GET", f"/sheets/{sheet_id}", pageSize="x")[1]["errorCode"] == 1018
+    unfiltered = call(emulator, "GET", f"/sheets/{sheet_id}", rowsModifiedSince="2026-01-01")
+    assert unfiltered == (400, unfiltered[1]) and unfiltered[1]["errorCode"] == 1146
+
+
+def test_writes_the_api_refuses(emulator, sheet_id):
+    emulator.sheets[sheet_id]["columns"][6]["options"] = ["North", "South", "East", "West"]
+    titles = columns_of(emulator, sheet_id)
+    path = f"/sheets/{sheet_id}/rows"
+
+    def add(title, value, **cell):
+        row = {"toBottom": True, "cells": [{"columnId": titles[title], "value": value, **cell}]}
+        return call(emulator, "POST", path, [row])
+
+    assert add("Foreman", "x" * 4000)[0] == 200
+    assert add("Foreman", "x" * 4001)[1]["errorCode"] == 1041
+    assert add("Quantity", 9007199254740992)[0] == 200
+    assert add("Quantity", 9007199254740993)[1]["errorCode"] == 1148
+    assert add("Quantity", -1e300)[1]["errorCode"] == 1148
+    assert add("Area", "Up")[1]["errorCode"] == 1042
+    assert add("Area", "Up", strict=False)[0] == 200
+    assert add("Area", "North")[0] == 200
+    assert add("Units Completed?", "yes")[1]["errorCode"] == 1042
+    assert add("Foreman", {"nested": 1})[1]["errorCode"] == 1038
+    assert add("Foreman", None, objectValue={"objectType": "CONTACT"})[1]["errorCode"] == 1146
+    many = [{"toBottom": True, "cells": []}] * 501
+    assert call(emulator, "POST", path, many)[1]["errorCode"] == 1160
+    mixed = [{"toBottom": True, "cells": []}, {"toTop": True, "cells": []}]
+    assert call(emulator, "POST", path, mixed)[1]["errorCode"] == 1123
+    assert call(emulator, "POST", path, [{"toTop": True, "toBottom": True}])[1]["errorCode"] == 1062
+    assert len(emulator.sheets[sheet_id]["rows"]) == 12 + 4
+
+
+def test_a_bulk_write_fails_whole_unless_partial_success(emulator, sheet_id):
+    path, titles = f"/sheets/{sheet_id}/rows", columns_of(emulator, sheet_id)
+    rows = [
+        {"cells": [{"columnId": titles["Quantity"], "value": 5}]},
+        {"cells": [{"columnId": titles["Quantity"], "value": 2**60}]},
+    ]
+    status, body = call(emulator, "POST", path, rows)
+    assert (status, body["errorCode"], body["detail"]) == (400, 1148, {"index": 1})
+    assert len(emulator.sheets[sheet_id]["rows"]) == 12
+    status, body = call(emulator, "POST", path, rows, allowPartialSuccess="true")
+    assert (status, body["message"], body["resultCode"]) == (200, "PARTIAL_SUCCESS", 3)
+    assert [(f["index"], f["error"]["errorCode"]) for f in body["failedItems"]] == [(1, 1148)]
+    assert len(body["result"]) == 1 and len(emulator.sheets[sheet_id]["rows"]) == 13
+    first = emulator.sheets[sheet_id]["rows"][0]["id"]
+    updates = [{"id": first, "cells": rows[0]["cells"]}, {"id": 7, "cells": rows[0]["cells"]}]
+    _, body = call(emulator, "PUT", path, updates, allowPartialSuccess="True")
+    assert body["failedItems"][0]["rowId"] == 7 and body["failedItems"][0]["index"] == 1
+
+
+def test_refusals_use_the_documented_codes(emulator, sheet_id):
+    sheet = f"/sheets/{sheet_id}"
+    missing_token = requests.get(emulator.base_url + sheet, timeout=5)
+    assert (missing_token.status_code, missing_token.json()["errorCode"]) == (401, 1001)
+    assert call(emulator, "GET", sheet, token="nope")[1]["errorCode"] == 1002
+    assert call(emulator, "GET", "/sheets/42")[1]["errorCode"] == 1006
+    assert call(emulator, "GET", f"{sheet}/rows/1/columns/2/history")[0] == 404
+    assert call(emulator, "POST", "/folders/7/sheets", {"name": "x"})[0] == 404
+    wrong_type = requests.post(
+        emulator.base_url + sheet + "/rows",
+        data=b"[]",
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/plain"},
+        timeout=5,
+    )
+    assert (wrong_type.status_code, wrong_type.json()["errorCode"]) == (415, 1124)
+    new_sheet = {"name": "Audit", "columns": [{"title": "A", "type": "DATE", "primary": True}]}
+    assert call(emulator, "POST", "/sheets", new_sheet)[1]["errorCode"] == 1057
+    emulator.sheets[sheet_id]["accessLevel"] = "VIEWER"
+    status, body = call(emulator, "POST", f"{sheet}/rows", [{"cells": []}])
+    assert (status, body["errorCode"]) == (403, 1004)
+
+
+def test_a_sheet_holds_20000_rows_and_500000_cells(emulator):
+    sheet = billing.make_sheet(rows=0, extra_columns=7)
+    sheet["rows"] = [{"id": n, "cells": []} for n in range(1, 19_999)]
+    sheet_id = emulator.add_sheet(sheet)
+    path, rows = f"/sheets/{sheet_id}/rows", [{"cells": []}] * 3
+    assert call(emulator, "POST", path, rows)[1]["errorCode"] == 1061
+    assert call(emulator, "POST", path, rows[:2])[0] == 200
+    column = {"title": "One more", "type": "TEXT_NUMBER", "index": 0}
+    status, body = call(emulator, "POST", f"/sheets/{sheet_id}/columns", [column])
+    assert (status, body["errorCode"]) == (400, 1061) and "cells" in body["message"]
+
+
+def test_rate_limits_per_token_without_retry_after(emulator, sheet_id):
+    """300 requests a minute per token; cell history and file uploads cost 10 each and
+    have their own 30 a minute. The clock is the emulator's: nothing waits."""
+    now = [0.0]
+    emulator.clock = lambda: now[0]
+    emulator.tokens["lee-token"] = "lee@example.com"
+    row, column = emulator.sheets[sheet_id]["rows"][0]["id"], columns_of(emulator, sheet_id)["CU"]
+    history = f"/sheets/{sheet_id}/rows/{row}/columns/{column}/history"
+    assert [call(emulator, "GET", history)[0] for _ in range(31)] == [200] * 30 + [429]
+    _, refused = call(emulator, "GET", history)
+    assert (refused["errorCode"], refused["message"]) == (4003, "Rate limit exceeded.")
+    assert call(emulator, "GET", f"/sheets/{sheet_id}/version")[0] == 429, "300 used"
+    assert call(emulator, "GET", history, token="lee-token")[0] == 200
+    now[0] = 60.0
+    assert call(emulator, "GET", f"/sheets/{sheet_id}/version")[0] == 200
+    emulator.requests_per_minute, now[0] = 3, 120.0
+    answers = [call(emulator, "GET", f"/sheets/{sheet_id}/version")[0] for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+
+
+def test_file_uploads_have_their_own_rate_limit(client, emulator, sheet_id):
+    emulator.attachments_per_minute = 2
+    report = ("report.xlsx", io.BytesIO(b"PK"), "application/vnd.ms-excel")
+    for _ in range(2):
+        client.Attachments.attach_file_to_sheet(sheet_id, report)
+    with pytest.raises(ApiError, match="4003"):
+        client.Attachments.attach_file_to_sheet(sheet_id, report)
+    link = {"attachmentType": "LINK", "url": "https://example.com", "name": "Docs"}
+    status, body = call(emulator, "POST", f"/sheets/{sheet_id}/attachments", link)
+    assert status == 200 and body["result"]["attachmentType"] == "LINK"
+    file_as_json = {"attachmentType": "FILE", "name": "x"}
+    assert (
+        call(emulator, "POST", f"/sheets/{sheet_id}/attachments", file_as_json)[1]["errorCode"]
+        == 1051
     )

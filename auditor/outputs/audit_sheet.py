@@ -63,6 +63,7 @@ COLUMNS = (
 POSTED = ("new", "resolved", "waived")
 ROWS_PER_REQUEST = 500
 SHEET_ROWS = 20_000
+SHEET_CELLS = 500_000
 WARN_AT = 0.8
 READ_PAGE = 5000
 CELL_TEXT = 4000
@@ -174,7 +175,7 @@ def publish(
         on_sheet = present.rows
         missing = [row for row in rows if row.audit_id not in present.ids]
         result.already = len(rows) - len(missing)
-        _check_room(what, on_sheet, len(missing))
+        _check_room(what, on_sheet, len(missing), len(columns))
         for batch in _chunks(missing, ROWS_PER_REQUEST):
             body = [_request_row(row, columns, formats) for row in batch]
             api.post(
@@ -224,14 +225,14 @@ def _has_rows(api: SmartsheetApi, sheet_id: str, what: str) -> bool:
 
 
 def _ensure_columns(api: SmartsheetApi, sheet_id: str, what: str) -> dict[str, int]:
-    """Column title -> id, after adding the audit columns the sheet lacks (at its end)."""
+    """Column title -> id, after adding the audit columns the sheet lacks (at its end).
+
+    Every column of one add-columns request must give the same index (the API refuses the
+    request otherwise, errorCode 1135) and goes in from there in request order."""
     titles = _columns(api, sheet_id, what)
     wanted = [(title, kind) for title, kind in COLUMNS if title not in titles]
     if wanted:
-        body = [
-            {"title": title, "type": kind, "index": len(titles) + n}
-            for n, (title, kind) in enumerate(wanted)
-        ]
+        body = [{"title": title, "type": kind, "index": len(titles)} for title, kind in wanted]
         added = api.post(
             f"/sheets/{sheet_id}/columns", f"{what}: adding columns", body, replay=False
         )
@@ -281,21 +282,29 @@ def _attachments(api: SmartsheetApi, sheet_id: str, what: str) -> list[str]:
     return [str(item.get("name")) for item in listed.get("data", [])]
 
 
-def _check_room(what: str, on_sheet: int, adding: int) -> None:
-    after = on_sheet + adding
-    if after > SHEET_ROWS:
+def _check_room(what: str, on_sheet: int, adding: int, columns: int) -> None:
+    after, room = on_sheet + adding, _room(columns)
+    limit = f"Smartsheet's {room:,}"
+    if room < SHEET_ROWS:
+        limit = (
+            f"the {room:,} that Smartsheet's {SHEET_CELLS:,}-cell limit leaves {columns} columns"
+        )
+    if after > room:
         raise SourceError(
-            f"{what} holds {on_sheet:,} rows and this pair adds {adding:,}: more than "
-            f"Smartsheet's {SHEET_ROWS:,}-row limit, so nothing was posted; make a new audit "
-            "sheet (Save as New without rows) and set AUDIT_SHEET_ID to it"
+            f"{what} holds {on_sheet:,} rows and this pair adds {adding:,}: more than {limit} "
+            "rows, so nothing was posted; make a new audit sheet (Save as New without rows) and "
+            "set AUDIT_SHEET_ID to it"
         )
-    if adding and after >= WARN_AT * SHEET_ROWS:
+    if adding and after >= WARN_AT * room:
         log.warning(
-            "%s holds %s of Smartsheet's %s rows; start a new audit sheet soon",
-            what,
-            f"{after:,}",
-            f"{SHEET_ROWS:,}",
+            "%s holds %s of %s rows; start a new audit sheet soon", what, f"{after:,}", limit
         )
+
+
+def _room(columns: int) -> int:
+    """The rows a sheet of this many columns can hold: 20,000, or fewer where its cells
+    (rows times columns, empty ones too) would pass 500,000."""
+    return min(SHEET_ROWS, SHEET_CELLS // max(columns, 1))
 
 
 def _attach(

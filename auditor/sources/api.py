@@ -26,8 +26,9 @@ def read_sheet(api: SmartsheetApi, sheet_id: str, known_version: int | None) -> 
 
 
 def _read_pages(api: SmartsheetApi, sheet_id: str, what: str) -> dict | None:
-    """All pages, or None when the sheet changed between pages (a torn read)."""
-    params = {"include": "objectValue", "level": 2, "pageSize": PAGE_SIZE}
+    """All pages, or None when the sheet changed between pages (a torn read). Rows name
+    who last changed them (`modifiedBy`) only with include=writerInfo."""
+    params = {"include": "objectValue,writerInfo", "level": 2, "pageSize": PAGE_SIZE}
     first = api.get(f"/sheets/{sheet_id}", what, page=1, **params)
     total = first.get("totalRowCount")
     if not isinstance(total, int) or "rows" not in first:
