@@ -51,3 +51,14 @@ def test_outside_a_repository_the_git_check_fails(cli, configured, tmp_path):
     result = cli("check", env=configured, cwd=tmp_path)
     assert result.returncode == 4
     assert result.stdout.startswith("FAIL repository:")
+
+
+def test_an_audit_sheet_with_rows_but_no_audit_id_column_fails(repo, cli, configured, emulator):
+    audit = emulator.sheets[777]
+    audit["rows"].append(
+        {"id": 1, "cells": [{"columnId": audit["columns"][0]["id"], "value": "x"}]}
+    )
+    audit["totalRowCount"] = 1
+    result = cli("check", env=configured)
+    assert result.returncode == 3
+    assert "FAIL audit sheet:" in result.stdout and "no 'Audit ID' column" in result.stdout

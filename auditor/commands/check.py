@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from auditor.config import Config
 from auditor.errors import AuditorError
-from auditor.outputs.audit_sheet import COLUMNS as AUDIT_COLUMNS
+from auditor.outputs.audit_sheet import AUDIT_ID, COLUMNS
 from auditor.smartsheet_client import SmartsheetApi
 from auditor.store.gitstore import Store, without_credentials
 
@@ -92,7 +92,16 @@ def _sheet(api: SmartsheetApi, sheet_id: str, what: str, audit: bool) -> Check:
         return Check(
             what, False, f"{summary}, but access is {access}: share it with Editor rights", 3
         )
-    missing = [title for title, _ in AUDIT_COLUMNS if title not in columns]
+    missing = [title for title, _ in COLUMNS if title not in columns]
+    if AUDIT_ID in missing and data.get("totalRowCount", 0):
+        return Check(
+            what,
+            False,
+            f"{summary}, but no {AUDIT_ID!r} column: it was renamed or removed, or this is "
+            f"not an audit sheet; publishing would refuse it (rename the column back, or use "
+            "a new, empty sheet)",
+            3,
+        )
     if missing:
         return Check(
             what,
