@@ -10,11 +10,11 @@ TOOLS_STAMP := $(TOOLS)/.installed
 install: $(STAMP)
 
 # editable_mode=compat installs a plain path entry; the default import hook costs 25 ms
-# of start-up on every command.
+# of start-up on every command. (setuptools warns that the mode is transitional: quiet.)
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 $(TOOLS_STAMP): Makefile

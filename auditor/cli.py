@@ -215,7 +215,8 @@ def _print_snapshot(
     for diff in result.diffs:
         typer.echo(summary_line(diff, versions.get(diff.sheet_id)))
     if result.commit is None:
-        typer.echo(f"data unchanged: no commit made on branch {config.branch!r}")
+        unchanged = "data unchanged" if result.diffs else "no sheet read"
+        typer.echo(f"{unchanged}: no commit made on branch {config.branch!r}")
     else:
         typer.echo(f"snapshot {result.commit} on branch {config.branch!r}")
 
@@ -330,8 +331,7 @@ def run(
     attribute: AttributeOption = False,
     allow_mass_removal: AllowMassRemovalOption = False,
 ) -> None:
-    """The scheduled job: snapshot, push, report the newest pair, publish every pair the
-    audit sheet lacks."""
+    """The scheduled job: snapshot, push, report the newest pair, publish what is missing."""
     from auditor.audit.settings import load_settings
     from auditor.commands.run import failing, run_job, write_step_summary
     from auditor.outputs.markdown import JOB_SUMMARY_BYTES

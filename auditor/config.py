@@ -116,7 +116,12 @@ def _build(values: dict[str, object]) -> Config:
     known = {f.name: f for f in fields(Config)}
     unknown = sorted(set(values) - set(known))
     if unknown:
-        raise UsageError(f"unknown auditor setting(s): {', '.join(unknown)}")
+        hint = (
+            "; auditor.toml holds the settings at its top level, with no [tool.auditor] table"
+            if "tool" in unknown
+            else ""
+        )
+        raise UsageError(f"unknown auditor setting(s): {', '.join(unknown)}{hint}")
     converted: dict[str, object] = {}
     for name, value in values.items():
         default = getattr(Config, name, None)

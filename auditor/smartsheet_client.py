@@ -160,10 +160,13 @@ class SmartsheetApi:
             raise SourceError(
                 f"{what}: HTTP {status} redirect{target}, not followed; check SMARTSHEET_API_BASE"
             )
-        if status in (401, 403):
+        if status == 401:
             raise SourceError(
-                f"{what}: token rejected (HTTP {status}{_detail(body)}); "
-                "check SMARTSHEET_API_TOKEN and the sheet's sharing"
+                f"{what}: token rejected (HTTP 401{_detail(body)}); check SMARTSHEET_API_TOKEN"
+            )
+        if status == 403:
+            raise SourceError(
+                f"{what}: not allowed (HTTP 403{_detail(body)}); share it with the token's user"
             )
         if status == 404:
             raise NotFound(f"{what}: not found or not shared with this token (HTTP 404)")

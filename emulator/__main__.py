@@ -26,7 +26,10 @@ def main() -> None:
     for path in options.sheet:
         emulator.add_sheet(orjson.loads(path.read_bytes()))
     emulator.start(options.port)
-    print(f"Smartsheet API emulator on {emulator.base_url} ({len(emulator.sheets)} sheets)")
+    count = len(emulator.sheets)
+    print(
+        f"Smartsheet API emulator on {emulator.base_url} ({count} sheet{'' if count == 1 else 's'})"
+    )
     print("set SMARTSHEET_API_BASE to that URL; stop with Ctrl-C", flush=True)
     try:
         signal.sigwait(stop_signals)

@@ -9,7 +9,8 @@ sources are Smartsheet's API reference (developers.smartsheet.com, and the older
 smartsheet-platform/api-docs), its Error Codes list, and the cross-SDK test scenarios of
 smartsheet-platform/smartsheet-sdk-tests, which tests/test_conformance.py replays here.
 
-Served, under `/2.0` or the root, with a Bearer token (`tokens` maps each to its user):
+Served under `/2.0` only, as by the API (any other path is 404), with a Bearer token
+(`tokens` maps each to its user):
 
 - `GET /sheets/{id}`: every row, or `page`/`pageSize` (100 by default; a page past the end
   is the last page, not an empty one, so readers stop by `totalRowCount`); `include=`
@@ -350,7 +351,8 @@ class Emulator:
 
     def handle(self, method: str, url: str, headers: Any, body: bytes) -> tuple[int, dict, bytes]:
         parsed = urllib.parse.urlsplit(url)
-        path = parsed.path[4:] if parsed.path.startswith("/2.0") else parsed.path
+        # The API lives under /2.0 only: a base URL without it must fail here as it would there.
+        path = parsed.path[4:] if parsed.path.startswith("/2.0/") else "/2.0 missing"
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query).items()}
         with self.lock:
             self.requests.append((method, path))

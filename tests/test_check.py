@@ -17,8 +17,9 @@ def configured(emulator, api_env):
     return {**api_env, "SOURCE_SHEET_ID": SHEET, "AUDIT_SHEET_ID": "777"}
 
 
-def test_a_good_setup_passes_every_check(repo, cli, configured):
-    git(repo, "remote", "add", "origin", "https://user:secret@example.com/billing.git")
+def test_a_good_setup_passes_every_check(repo, cli, configured, tmp_path):
+    git(tmp_path, "init", "-q", "--bare", "origin.git")
+    git(repo, "remote", "add", "origin", str(tmp_path / "origin.git"))
     result = cli("check", env=configured)
     assert result.returncode == 0, result.stdout
     lines = result.stdout.splitlines()
@@ -27,8 +28,7 @@ def test_a_good_setup_passes_every_check(repo, cli, configured):
     assert f"ok   sheet {SHEET}: readable: 'Billing 2026', 5 rows, 18 columns" in result.stdout
     assert "ok   audit sheet: writable (OWNER): 'Billing audit'" in result.stdout
     assert "the first publish adds 19 audit columns: Time (UTC), Snapshots," in result.stdout
-    assert "ok   remote origin: https://example.com/billing.git" in result.stdout
-    assert "secret" not in result.stdout
+    assert f"ok   remote origin: {tmp_path / 'origin.git'}" in result.stdout
     assert "no snapshots yet: the first run makes the baseline" in result.stdout
 
 
@@ -37,7 +37,7 @@ def test_each_problem_is_named_with_its_fix(repo, cli, configured, emulator):
     result = cli("check", env={**configured, "SOURCE_SHEET_ID": f"{SHEET},424242"})
     assert result.returncode == 3
     assert (
-        "FAIL sheet 424242: sheet 424242: not found or not shared with this token" in result.stdout
+        "FAIL sheet 424242: not found or not shared with this token" in result.stdout
     )
     assert "FAIL audit sheet: 'Billing audit'" in result.stdout
     assert "share it with Editor rights" in result.stdout
@@ -62,3 +62,11 @@ def test_an_audit_sheet_with_rows_but_no_audit_id_column_fails(repo, cli, config
     result = cli("check", env=configured)
     assert result.returncode == 3
     assert "FAIL audit sheet:" in result.stdout and "no 'Audit ID' column" in result.stdout
+
+
+def test_an_origin_that_cannot_be_reached_fails_without_its_credentials(repo, cli, configured):
+    git(repo, "remote", "add", "origin", "https://user:secret@127.0.0.1:9/billing.git")
+    result = cli("check", env=configured)
+    assert result.returncode == 4
+    assert "FAIL remote origin: cannot reach 'origin': " in result.stdout
+    assert "secret" not in result.stdout + result.stderr

@@ -710,3 +710,17 @@ def test_a_huge_key_does_not_empty_the_markdown(repo, cli, tmp_path):
     markdown = cli("diff", "--format", "markdown").stdout
     assert "| row added | KKK" in markdown and "| cell | WR-1 | Qty | 1 | 2 |" in markdown
     assert "Output cut" not in markdown and len(markdown) < 4096
+
+
+def test_changing_the_key_of_a_sheet_is_refused_not_a_mass_removal(repo, cli, tmp_path):
+    path = write_csv(tmp_path / "crew.csv", ["WR", "Pole", "Qty"], [["WR-1", "P-1", "2"]])
+    assert cli("snapshot", "--file", str(path), "--key", "Pole").returncode == 0
+    result = cli("snapshot", "--file", str(path), "--key", "WR,Pole")
+    assert result.returncode == 2
+    assert "was keyed by 'Pole' and would now be keyed by 'WR', 'Pole'" in result.stderr
+
+
+def test_a_diff_of_the_baseline_alone_says_so(repo, cli, tmp_path):
+    crew_snapshots(repo, tmp_path, cli, 1)
+    result = cli("diff")
+    assert result.returncode == 2 and "there is one snapshot so far, the baseline" in result.stderr

@@ -228,7 +228,7 @@ def test_a_quiet_run_finishes_the_pairs_left_unpublished(cli, emulator, origin, 
 
     quiet = run(cli, clone(origin, tmp_path, "run5"), env, "5")
     assert quiet.returncode == 0, quiet.stdout + quiet.stderr
-    assert "version unchanged" in quiet.stdout and "data unchanged" in quiet.stdout
+    assert "version unchanged" in quiet.stdout and "no sheet read: no commit" in quiet.stdout
     assert len(history(origin)) == 4
     first, second, third = pairs(origin)
     assert snapshots_column(audit) == [first, second]

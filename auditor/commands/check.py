@@ -34,23 +34,31 @@ def _git(config: Config) -> Iterator[Check]:
         yield Check("repository", False, str(error), error.exit_code)
         return
     yield Check("repository", True, str(store.repo.git_dir))
-    tip = store.tip()
-    if tip is None:
-        yield Check(
-            f"branch {config.branch!r}", True, "no snapshots yet: the first run makes the baseline"
-        )
-    else:
-        count = len(store.first_parents(tip))
-        where = "local" if store.local_tip() else "origin only"
-        yield Check(
-            f"branch {config.branch!r}", True, f"{count} snapshots, tip {tip[:10]} ({where})"
-        )
+    yield _branch(store, config.branch)
     remotes = {remote.name: remote.url for remote in store.repo.remotes}
     if "origin" in remotes:
-        yield Check("remote origin", True, without_credentials(remotes["origin"]))
+        try:
+            store.reach("origin")
+        except AuditorError as error:
+            yield Check("remote origin", False, str(error), error.exit_code)
+        else:
+            yield Check("remote origin", True, without_credentials(remotes["origin"]))
     else:
         yield Check("remote origin", True, "none: `--push origin` needs one (`git remote add`)")
     store.close()
+
+
+def _branch(store: Store, branch: str) -> Check:
+    what = f"branch {branch!r}"
+    try:
+        tip = store.tip()
+    except AuditorError as error:
+        return Check(what, False, str(error), error.exit_code)
+    if tip is None:
+        return Check(what, True, "no snapshots yet: the first run makes the baseline")
+    count = len(store.first_parents(tip))
+    where = "local" if store.local_tip() else "origin only"
+    return Check(what, True, f"{count} snapshots, tip {tip[:10]} ({where})")
 
 
 def _smartsheet(config: Config) -> Iterator[Check]:
@@ -79,7 +87,7 @@ def _sheet(api: SmartsheetApi, sheet_id: str, what: str, audit: bool) -> Check:
     try:
         data = api.get(f"/sheets/{sheet_id}", what, page=1, pageSize=1)
     except AuditorError as error:
-        return Check(what, False, str(error), error.exit_code)
+        return Check(what, False, str(error).removeprefix(f"{what}: "), error.exit_code)
     columns = [column["title"] for column in data.get("columns", [])]
     summary = (
         f"{data.get('name')!r}, {data.get('totalRowCount', 0):,} rows, {len(columns)} columns, "

@@ -151,6 +151,16 @@ def take_snapshot(
     )
 
 
+def _key(key: object) -> str:
+    return (
+        "row id"
+        if key == "_id"
+        else ", ".join(map(repr, key))
+        if isinstance(key, list)
+        else repr(key)
+    )
+
+
 def _check_removals(store: Store, diffs: list[SheetDiff], trees: dict[str, str]) -> None:
     """A read that suddenly loses most of a sheet is more often a truncated export, a CSV
     with only its header or a filtered view than a mass deletion: refused, not recorded."""
@@ -242,6 +252,13 @@ def _compare(
             diffs.append(SheetDiff(sheet_id, item.sheet.name, "unchanged"))
             continue
         old = store.sheet_files(old_tree) if old_tree else None
+        if old is not None and old.meta.get("key") != item.meta["key"]:
+            raise UsageError(
+                f"{one_line(item.sheet.name, NAME_SHOWN)} ({sheet_id}) was keyed by "
+                f"{_key(old.meta.get('key'))} and would now be keyed by {_key(item.meta['key'])}: "
+                "every row would read as removed and added again; keep the key, or record the "
+                "sheet under a new --id"
+            )
         diff = diff_sheet(sheet_id, old, item.as_files(), ignored)
         diffs.append(diff)
         if old is None or diff.changed or old.meta != item.meta:

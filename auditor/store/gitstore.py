@@ -336,7 +336,7 @@ class Store:
         try:
             return self.repo.odb.store(IStream(kind, len(data), BytesIO(data))).binsha.hex()
         except (OSError, git.GitCommandError) as error:
-            why = _last_line(error.stderr) if isinstance(error, git.GitCommandError) else error
+            why = _git_error(error.stderr) if isinstance(error, git.GitCommandError) else error
             raise GitError(
                 f"cannot write to the repository {self.repo.git_dir}: {why}; the branch "
                 f"{self.branch!r} is unchanged"
@@ -358,11 +358,18 @@ class Store:
                 for line in str(error.stderr).splitlines()
                 if "remote:" in line
             ]
-            why = "; ".join(refused + remote_said) or _last_line(error.stderr)
+            why = "; ".join(refused + remote_said) or _git_error(error.stderr)
             raise GitError(
                 f"cannot push {self.branch!r} to {remote!r}: {without_credentials(why)}"
             ) from None
         return True
+
+    def reach(self, remote: str) -> None:
+        """Ask `remote` for its branches, as a push would reach it; a GitError says why not."""
+        try:
+            self.repo.git.ls_remote("--heads", remote, env=NO_PROMPT)
+        except git.GitCommandError as error:
+            raise GitError(f"cannot reach {remote!r}: {_git_error(error.stderr)}") from None
 
     def fetch(self, remote: str) -> str | None:
         """The branch's tip on `remote`, fetched into `refs/remotes/<remote>/<branch>`."""
@@ -371,7 +378,7 @@ class Store:
             self.repo.git.fetch("--quiet", remote, f"+{self.ref}:{tracking}", env=NO_PROMPT)
         except git.GitCommandError as error:
             raise GitError(
-                f"cannot fetch {self.branch!r} from {remote!r}: {_last_line(error.stderr)}"
+                f"cannot fetch {self.branch!r} from {remote!r}: {_git_error(error.stderr)}"
             ) from None
         return self._branch(tracking)
 

@@ -31,7 +31,13 @@ def resolve(store: Store, revision: str) -> str:
     for _ in range(steps):
         parent = store.info(commit).parent
         if parent is None:
-            raise _unknown(store, revision, "the branch has no snapshot that far back")
+            why = (
+                "there is one snapshot so far, the baseline: nothing to compare it with until "
+                "the next one"
+                if commit == tip and store.info(tip).parent is None
+                else "the branch has no snapshot that far back"
+            )
+            raise _unknown(store, revision, why)
         commit = parent
     return commit
 
