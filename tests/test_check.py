@@ -36,9 +36,7 @@ def test_each_problem_is_named_with_its_fix(repo, cli, configured, emulator):
     emulator.sheets[777]["accessLevel"] = "VIEWER"
     result = cli("check", env={**configured, "SOURCE_SHEET_ID": f"{SHEET},424242"})
     assert result.returncode == 3
-    assert (
-        "FAIL sheet 424242: not found or not shared with this token" in result.stdout
-    )
+    assert "FAIL sheet 424242: not found or not shared with this token" in result.stdout
     assert "FAIL audit sheet: 'Billing audit'" in result.stdout
     assert "share it with Editor rights" in result.stdout
     rejected = cli("check", env={**configured, "SMARTSHEET_API_TOKEN": "nope"})
