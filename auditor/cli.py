@@ -23,8 +23,7 @@ from typer.exceptions import TyperException
 
 from auditor.config import Config, load_config
 from auditor.errors import AuditorError, UsageError
-from auditor.store.message import plural
-from auditor.text import inert
+from auditor.text import inert, parse_time, plural
 
 if TYPE_CHECKING:  # imported where used: start-up time is part of every command
     from auditor.commands.snapshot import SnapshotResult
@@ -132,10 +131,9 @@ def _time(text: str | None) -> dt.datetime | None:
     if text is None:
         return None
     try:
-        moment = dt.datetime.fromisoformat(text)
+        moment = parse_time(text)
     except ValueError:
         raise UsageError(f"--fetched-at {text!r} is not an ISO time") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
     earliest = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     if not earliest <= moment <= dt.datetime.now(dt.UTC) + dt.timedelta(days=1):
         raise UsageError(f"--fetched-at {text!r} is not between 1970 and now")
@@ -258,7 +256,7 @@ def diff(
     """Compare two snapshots (default HEAD~1 and HEAD of the snapshots branch)."""
     from auditor.audit.evaluate import audit_pair
     from auditor.audit.settings import load_settings
-    from auditor.commands.history import diff_revisions
+    from auditor.commands.diff import diff_revisions
 
     config = _config()
     settings = load_settings(config)
@@ -406,7 +404,7 @@ def log(
     ),
 ) -> None:
     """List the snapshots, newest first, with their change counts."""
-    from auditor.commands.history import log_entries
+    from auditor.commands.log import log_entries
 
     entries = log_entries(_store(_config()), max_count)
     if format is DataFormat.json:
@@ -429,7 +427,7 @@ def show(
     limit: Annotated[int, typer.Option(min=1, help="Rows shown per sheet (table).")] = 50,
 ) -> None:
     """Show the data of one snapshot."""
-    from auditor.commands.history import show_snapshot
+    from auditor.commands.show import show_snapshot
 
     side, sheets = show_snapshot(_store(_config()), rev, sheet)
     if format is DataFormat.json:

@@ -1,4 +1,5 @@
-"""Sheet text made inert for the places it is shown, and shortened where space is bounded.
+"""Text and time as every output shows them: sheet text made inert, shortened where space
+is bounded, counts with their nouns, and times in UTC.
 
 Every title, name, key and cell comes from people typing into a sheet. Shown raw, a newline
 fakes a line of a commit message or a table, an escape sequence clears a terminal or writes
@@ -9,6 +10,7 @@ in every human output; the JSON output and the snapshot files keep the text exac
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 # C0 and C1 controls, DEL, line and paragraph separators, the bidirectional controls, and
@@ -42,3 +44,24 @@ def _escaped(match: re.Match[str]) -> str:
         return NAMED[char]
     code = ord(char)
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def iso(moment: dt.datetime) -> str:
+    """`2026-11-23T08:00:00Z`: a time in files, trailers and JSON."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def minutes(moment: dt.datetime) -> str:
+    """`2026-11-23 08:00`: a time for people, in UTC (the caller's header or text says so)."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def parse_time(text: str) -> dt.datetime:
+    """An ISO 8601 time, `Z` or an offset or neither (then UTC); ValueError if it is not
+    one."""
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

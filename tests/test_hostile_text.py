@@ -24,8 +24,10 @@ from rich.console import Console
 
 from auditor.audit.evaluate import audit_pair
 from auditor.audit.settings import load_settings
-from auditor.commands.history import diff_revisions, row_history, show_snapshot
+from auditor.commands.diff import diff_revisions
+from auditor.commands.history import row_history
 from auditor.commands.report import make_report
+from auditor.commands.show import show_snapshot
 from auditor.commands.snapshot import take_snapshot
 from auditor.config import Config
 from auditor.errors import UsageError

@@ -11,7 +11,7 @@ from auditor.audit.evaluate import audit_pair
 from auditor.audit.events import events_of, net_impact
 from auditor.audit.rules import Snapshot, evaluate
 from auditor.audit.settings import load_settings
-from auditor.commands.history import diff_revisions
+from auditor.commands.diff import diff_revisions
 from auditor.commands.snapshot import take_snapshot
 from auditor.config import Config
 from auditor.snapshot.model import Column, Sheet

@@ -21,7 +21,7 @@ from auditor.audit.model import Event
 from auditor.audit.settings import Settings
 from auditor.errors import SourceError
 from auditor.snapshot.normalize import to_decimal
-from auditor.store.message import iso
+from auditor.text import iso
 
 
 @dataclass(frozen=True)

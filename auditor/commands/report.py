@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from auditor.audit.evaluate import audit_pair
 from auditor.audit.events import events_of
 from auditor.audit.model import Event, Violations
 from auditor.audit.settings import Settings
-from auditor.commands.history import diff_revisions
+from auditor.commands.diff import diff_revisions
 from auditor.config import Config
 from auditor.diff.model import Diff
 from auditor.errors import UsageError
@@ -27,6 +26,7 @@ from auditor.snapshot.canonical import SHEET_FILE, SUMMARY_FILE
 from auditor.store.gitstore import Store
 from auditor.store.message import sheet_records
 from auditor.store.revisions import resolve
+from auditor.text import parse_time
 
 log = logging.getLogger("auditor")
 
@@ -176,7 +176,7 @@ def _attributed(
         return [
             CellEdit(
                 entry.get("value"),
-                dt.datetime.fromisoformat(entry["modifiedAt"].replace("Z", "+00:00")),
+                parse_time(entry["modifiedAt"]),
                 (entry.get("modifiedBy") or {}).get("email"),
             )
             for entry in found.get("data", [])

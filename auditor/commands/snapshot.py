@@ -45,9 +45,9 @@ from auditor.store.gitstore import (
     object_id,
     tree_bytes,
 )
-from auditor.store.message import SheetRecord, compose, iso, plural, sheet_records
+from auditor.store.message import SheetRecord, compose, sheet_records
 from auditor.store.readme import ReadmeSheet, render
-from auditor.text import one_line
+from auditor.text import iso, one_line, plural
 
 MAX_ATTEMPTS = 20
 

@@ -71,3 +71,23 @@ class Diff:
     @property
     def changed(self) -> bool:
         return any(sheet.changed for sheet in self.sheets)
+
+
+@dataclass(frozen=True)
+class Version:
+    """One snapshot in a row's history: the row as it was after the change (before it, for
+    a removal), metadata included, and the columns that changed."""
+
+    commit: str
+    time: dt.datetime
+    change: str
+    columns: list[str]
+    row: Row
+
+
+@dataclass
+class RowHistory:
+    sheet_id: str
+    key: str
+    column: str | None
+    versions: list[Version]

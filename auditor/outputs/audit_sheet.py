@@ -16,7 +16,6 @@ the user's own beside the audit columns (a reviewer's checkbox) are left alone.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import math
@@ -31,7 +30,7 @@ from auditor.errors import SourceError
 from auditor.outputs.changes import shown, violation_entries
 from auditor.outputs.report import Report
 from auditor.smartsheet_client import Backoff, SmartsheetApi, UnsureWrite
-from auditor.text import inert, shorten
+from auditor.text import inert, minutes, shorten
 
 log = logging.getLogger("auditor")
 T = TypeVar("T")
@@ -110,7 +109,7 @@ def audit_rows(report: Report, trees: dict[str, tuple[str | None, str | None]]) 
     """
     diff = report.diff
     common = {
-        "Time (UTC)": _utc(diff.new.time),
+        "Time (UTC)": minutes(diff.new.time),
         PAIR: pair_label(diff.old.commit, diff.new.commit),
     }
     names = {sheet.sheet_id: sheet.name for sheet in diff.sheets}
@@ -395,7 +394,3 @@ def _audit_id(trees: tuple[str | None, str | None] | None, sheet_id: str, identi
 def _chunks(rows: Sequence[AuditRow], size: int) -> Iterator[Sequence[AuditRow]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
-
-
-def _utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")

@@ -14,7 +14,7 @@ import orjson
 
 from auditor.audit.model import Violation, Violations
 from auditor.diff.model import SheetDiff
-from auditor.store.message import plural
+from auditor.text import plural
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from openpyxl.utils import get_column_letter
 from auditor.outputs.changes import violation_entries
 from auditor.outputs.report import Report
 from auditor.outputs.xlsx_rows import Body, body, save, text_cell
+from auditor.text import minutes, parse_time
 
 MONEY = '"$"#,##0.00;[Red]-"$"#,##0.00'
 COUNT = "#,##0"
@@ -425,13 +426,13 @@ def _guide(book: Workbook) -> None:
 
 
 def _utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"{minutes(moment)} UTC"
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:
     if not value:
         return None
     try:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_time(value)
     except ValueError:
         return None

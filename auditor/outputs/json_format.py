@@ -7,9 +7,10 @@ from typing import Any
 import orjson
 
 from auditor.audit.model import Violations
-from auditor.commands.history import LogEntry, RowHistory, SheetData
-from auditor.diff.model import Diff, Side
-from auditor.store.message import iso
+from auditor.diff.model import Diff, RowHistory, Side
+from auditor.snapshot.model import SheetData
+from auditor.store.message import LogEntry
+from auditor.text import iso
 
 
 def dumps(document: Any) -> bytes:

@@ -13,8 +13,7 @@ from auditor.audit.model import Violations
 from auditor.diff.model import Diff
 from auditor.markup import escape
 from auditor.outputs.changes import count, entries, headline, shown, violation_entries
-from auditor.store.message import iso, plural
-from auditor.text import shorten
+from auditor.text import iso, plural, shorten
 
 JOB_SUMMARY_BYTES = 1024 * 1024
 CELL = 300

@@ -15,11 +15,11 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.audit.model import Violations
-from auditor.commands.history import LogEntry, RowHistory, SheetData
-from auditor.diff.model import Diff
+from auditor.diff.model import Diff, RowHistory
 from auditor.outputs.changes import count, entries, headline, shown, violation_entries
-from auditor.store.message import iso, plural
-from auditor.text import inert
+from auditor.snapshot.model import SheetData
+from auditor.store.message import LogEntry
+from auditor.text import inert, iso, plural
 
 SEVERITY_STYLES = {"high": "bold red", "medium": "yellow"}
 STYLES = {"row added": "green", "row removed": "red", "cell": "yellow", "formula": "magenta"}

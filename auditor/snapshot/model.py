@@ -145,3 +145,9 @@ class Sheet:
         if self.permalink:
             data["permalink"] = self.permalink
         return data
+
+
+@dataclass(frozen=True)
+class SheetData:
+    meta: dict[str, Any]
+    rows: dict[str, Row]

@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from auditor.text import parse_time
+
 INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+")
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -111,7 +113,7 @@ def datetime(value: dt.datetime) -> str:
 def parse_datetime(value: str) -> str:
     """An ISO date-time string in UTC; anything that does not parse stays as it was."""
     try:
-        return datetime(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
+        return datetime(parse_time(value))
     except ValueError:
         return value
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import orjson
 
+from auditor.text import iso
+
 FETCHED_AT = "Fetched-At"
 SHEET = "Auditor-Sheet"
 RUN_URL = "Run-URL"
@@ -91,10 +93,6 @@ def _first_word(value: str) -> tuple[str, str]:
     return word, value[end:]
 
 
-def iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def compose(
     summaries: list[str],
     changes: list[str],
@@ -129,5 +127,12 @@ def sheet_records(message: str) -> dict[str, SheetRecord]:
     return {record.sheet_id: record for record in records if record is not None}
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+@dataclass(frozen=True)
+class LogEntry:
+    commit: str
+    time: dt.datetime
+    subject: str
+    rows_added: int
+    rows_removed: int
+    cells_changed: int
+    rows: int

@@ -12,6 +12,7 @@ import re
 
 from auditor.errors import UsageError
 from auditor.store.gitstore import Store
+from auditor.text import parse_time
 
 SUFFIX = re.compile(r"(~[0-9]*|\^)+$")
 
@@ -67,13 +68,12 @@ def _cutoff(text: str, revision: str) -> dt.datetime:
         if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
             day = dt.date.fromisoformat(text)
             return dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_time(text)
     except ValueError:
         raise UsageError(
             f"revision {revision!r}: {text!r} is not a date or an ISO time "
             "(try @2026-11-20 or @2026-11-20T14:00Z)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _at_time(store: Store, tip: str, cutoff: dt.datetime, revision: str) -> str:

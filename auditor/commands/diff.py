@@ -1,0 +1,48 @@
+"""`auditor diff`: two snapshots compared, sheet by sheet."""
+
+from __future__ import annotations
+
+from auditor.diff.compute import diff_sheet
+from auditor.diff.model import Diff, SheetDiff, Side
+from auditor.errors import UsageError
+from auditor.snapshot import canonical
+from auditor.snapshot.canonical import SHEET_FILE
+from auditor.store.gitstore import Store
+from auditor.store.revisions import resolve
+
+
+def diff_revisions(
+    store: Store,
+    old_revision: str = "HEAD~1",
+    new_revision: str = "HEAD",
+    *,
+    sheet: str | None = None,
+    ignored_columns: tuple[str, ...] = (),
+) -> Diff:
+    old = store.info(resolve(store, old_revision))
+    new = store.info(resolve(store, new_revision))
+    old_trees = store.sheet_trees(old.sha)
+    new_trees = store.sheet_trees(new.sha)
+    ids = select_sheets(sorted(old_trees.keys() | new_trees.keys()), sheet)
+    ignored = frozenset(ignored_columns)
+    sheets = []
+    for sheet_id in ids:
+        old_tree, new_tree = old_trees.get(sheet_id), new_trees.get(sheet_id)
+        if old_tree == new_tree:
+            name = canonical.load(store.read(new_tree, SHEET_FILE))["name"]
+            sheets.append(SheetDiff(sheet_id, name, "unchanged"))
+            continue
+        old_files = store.sheet_files(old_tree) if old_tree else None
+        new_files = store.sheet_files(new_tree) if new_tree else None
+        sheets.append(diff_sheet(sheet_id, old_files, new_files, ignored))
+    return Diff(Side(old.sha, old.time), Side(new.sha, new.time), sheets)
+
+
+def select_sheets(ids: list[str], sheet: str | None) -> list[str]:
+    """`ids`, or only `sheet` (--sheet), which must be one of them."""
+    if sheet is None:
+        return ids
+    if sheet not in ids:
+        known = ", ".join(ids) or "none"
+        raise UsageError(f"no sheet {sheet!r} in these snapshots (sheets: {known})")
+    return [sheet]
