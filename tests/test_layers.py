@@ -12,7 +12,6 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = ROOT / "auditor"
 
 LAYERS: list[tuple[str, ...]] = [
     ("auditor", "auditor.errors", "auditor.text", "auditor.markup", "auditor.config"),
