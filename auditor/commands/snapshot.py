@@ -10,24 +10,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from auditor.audit.evaluate import (
-    VIOLATIONS_FOLDER,
     open_counts,
     pending_violations,
     violations_file,
+    violations_path,
 )
 from auditor.audit.settings import Settings
 from auditor.config import Config
 from auditor.diff.compute import diff_sheet
-from auditor.diff.index import (
-    CHANGED_ROWS_FILE,
-    CHANGES_FOLDER,
-    RECORD_FILE,
-    changed_rows_file,
-    changes_file,
-)
+from auditor.diff.index import changed_rows_file, changes_file, record_paths
 from auditor.diff.model import SheetDiff
 from auditor.errors import GitError, SourceError, UsageError
 from auditor.smartsheet_client import SmartsheetApi
@@ -36,15 +30,7 @@ from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SUMMARY_FILE, Shee
 from auditor.snapshot.model import Sheet
 from auditor.sources.api import read_sheet
 from auditor.sources.smartsheet_rows import sheet_from_api
-from auditor.store.gitstore import (
-    BLOB_MODE,
-    SNAPSHOTS,
-    TREE_MODE,
-    Store,
-    check_folder_name,
-    object_id,
-    tree_bytes,
-)
+from auditor.store.gitstore import Store, check_folder_name, folder_id
 from auditor.store.message import SheetRecord, compose, sheet_records
 from auditor.store.readme import ReadmeSheet, render
 from auditor.text import iso, one_line, plural
@@ -72,6 +58,31 @@ class _Encoded:
 
     def as_files(self) -> SheetFiles:
         return SheetFiles(self.meta, self.files[ROWS_FILE], self.sheet.rows)
+
+
+@dataclass(frozen=True)
+class _Audited:
+    """A sheet's stored violations file and its open violations by rule (for the trailers)."""
+
+    file: bytes
+    open: tuple[tuple[str, int], ...]
+
+
+@dataclass
+class _Attempt:
+    """One attempt at a commit: what was compared against the tip read, and what was written."""
+
+    parent: str | None
+    old_trees: dict[str, str]
+    encoded: list[_Encoded]
+    diffs: list[SheetDiff]
+    changed: set[str]
+    new_trees: dict[str, str] = field(default_factory=dict)
+    audited: dict[str, _Audited] = field(default_factory=dict)
+
+    @property
+    def folders(self) -> dict[str, str]:
+        return {**self.old_trees, **self.new_trees}
 
 
 def take_snapshot(
@@ -112,41 +123,32 @@ def take_snapshot(
             _check_removals(store, diffs, trees)
         if not changed:
             return SnapshotResult(None, parent, diffs)
-        records = sheet_records(store.info(parent).message) if parent else {}
+        work = _Attempt(parent, trees, encoded, diffs, changed)
         # Compressing a 15 MB rows.json releases the GIL: it overlaps with the rules.
         with ThreadPoolExecutor(max_workers=1) as writer:
             written = {
-                item.sheet.sheet_id: writer.submit(_write_folder, store, item)
+                item.sheet.sheet_id: writer.submit(store.write_folder, item.files)
                 for item in encoded
                 if item.sheet.sheet_id in changed
             }
-            violations = _audit(store, parent, encoded, fetched_at, settings)
-            folders = {sheet_id: future.result() for sheet_id, future in written.items()}
-        commit = _commit(
-            store,
-            parent,
-            trees,
-            {**trees, **folders},
-            encoded,
-            changed,
-            diffs,
-            records,
-            violations,
-            fetched_at,
-            author,
-            run_url,
-        )
+            work.audited = _audit(store, parent, encoded, fetched_at, settings)
+            work.new_trees = {key: future.result() for key, future in written.items()}
+        commit = _commit(store, work, fetched_at, author, run_url)
         if before_update:
             before_update(attempt)
         if store.compare_and_swap(commit, expected):
             return SnapshotResult(commit, parent, diffs)
+    raise _gave_up(store)
+
+
+def _gave_up(store: Store) -> GitError:
     lock = store.lock_file()
     if lock is not None:
-        raise GitError(
+        return GitError(
             f"branch {store.branch!r} stayed locked by {lock} through {MAX_ATTEMPTS} attempts; "
             "if no other auditor or git is running, a killed one left it: delete it"
         )
-    raise GitError(
+    return GitError(
         f"branch {store.branch!r} kept moving under {MAX_ATTEMPTS} attempts to commit; try again"
     )
 
@@ -235,9 +237,7 @@ def _encode(sheet: Sheet, money_columns: tuple[str, ...]) -> _Encoded:
         ROWS_FILE: canonical.rows_json(sheet.rows),
         SUMMARY_FILE: canonical.summary_json(sheet.rows, money_columns),
     }
-    entries = {name: (BLOB_MODE, object_id("blob", data)) for name, data in files.items()}
-    tree = object_id("tree", tree_bytes(entries))
-    return _Encoded(sheet, files, tree, canonical.load(files[SHEET_FILE]))
+    return _Encoded(sheet, files, folder_id(files), canonical.load(files[SHEET_FILE]))
 
 
 def _compare(
@@ -268,28 +268,44 @@ def _compare(
 
 def _commit(
     store: Store,
-    parent: str | None,
-    old_trees: dict[str, str],
-    trees: dict[str, str],
-    encoded: list[_Encoded],
-    changed: set[str],
-    diffs: list[SheetDiff],
-    records: dict[str, SheetRecord],
-    violations: dict[str, tuple[bytes, tuple[tuple[str, int], ...]]],
+    attempt: _Attempt,
     fetched_at: dt.datetime,
     author: tuple[str, str],
     run_url: str | None,
 ) -> str:
+    folders = attempt.folders
     when = iso(fetched_at)
-    folders = dict(trees)
+    records, names = _records(store, attempt, when)
+    readme = [
+        ReadmeSheet(key, names[key], record.rows, record.cells, record.last_change)
+        for key, record in records.items()
+    ]
+    files = {"README.md": render(readme, when)}
+    files |= {violations_path(key): audited.file for key, audited in attempt.audited.items()}
+    for diff in attempt.diffs:
+        sheet_id = diff.sheet_id
+        if sheet_id in attempt.changed and sheet_id in attempt.old_trees:
+            paths = record_paths(sheet_id)[0]
+            files[paths.record] = changes_file(diff, attempt.old_trees[sheet_id], folders[sheet_id])
+            files[paths.rows] = changed_rows_file(diff)
+    message = _message(attempt, records, fetched_at, run_url)
+    return store.write_snapshot(attempt.parent, folders, files, message, author, fetched_at)
+
+
+def _records(
+    store: Store, attempt: _Attempt, when: str
+) -> tuple[dict[str, SheetRecord], dict[str, str]]:
+    """Each sheet's trailer record and name: from this read, or carried from the parent."""
+    previous = sheet_records(store.info(attempt.parent).message) if attempt.parent else {}
+    records: dict[str, SheetRecord] = {}
     names: dict[str, str] = {}
-    new_records: dict[str, SheetRecord] = {}
-    for item, diff in zip(encoded, diffs, strict=True):
+    for item, diff in zip(attempt.encoded, attempt.diffs, strict=True):
         sheet_id = item.sheet.sheet_id
         names[sheet_id] = item.sheet.name
-        previous = records.get(sheet_id)
         summary = canonical.load(item.files[SUMMARY_FILE])
-        new_records[sheet_id] = SheetRecord(
+        before = previous.get(sheet_id)
+        audited = attempt.audited.get(sheet_id)
+        records[sheet_id] = SheetRecord(
             sheet_id,
             item.sheet.version,
             summary["rows"],
@@ -297,56 +313,33 @@ def _commit(
             len(diff.rows_added),
             len(diff.rows_removed),
             len(diff.cells_changed),
-            when if sheet_id in changed or previous is None else previous.last_change,
-            violations[sheet_id][1] if sheet_id in violations else (),
+            when if sheet_id in attempt.changed or before is None else before.last_change,
+            audited.open if audited else (),
         )
-    for sheet_id in folders.keys() - new_records.keys():
+    folders = attempt.folders
+    for sheet_id in folders.keys() - records.keys():
         names[sheet_id] = canonical.load(store.read(folders[sheet_id], SHEET_FILE))["name"]
-        carried = _carried(store, folders[sheet_id], records.get(sheet_id))
-        if sheet_id in violations:
-            carried = replace(carried, open=violations[sheet_id][1])
-        new_records[sheet_id] = carried
-    snapshots = store.write_tree({key: (TREE_MODE, tree) for key, tree in folders.items()})
-    readme = [
-        ReadmeSheet(key, names[key], record.rows, record.cells, record.last_change)
-        for key, record in new_records.items()
-    ]
-    entries = {
-        "README.md": (BLOB_MODE, store.write_blob(render(readme, when))),
-        SNAPSHOTS: (TREE_MODE, snapshots),
-    }
-    if violations:
-        files = {
-            f"{key}.json": (BLOB_MODE, store.write_blob(v[0])) for key, v in violations.items()
-        }
-        entries[VIOLATIONS_FOLDER] = (TREE_MODE, store.write_tree(files))
-    indexed = {}
-    for diff in diffs:
-        sheet_id = diff.sheet_id
-        if sheet_id in changed and sheet_id in old_trees:
-            record = changes_file(diff, old_trees[sheet_id], folders[sheet_id])
-            rows = changed_rows_file(diff)
-            files = {
-                RECORD_FILE: (BLOB_MODE, store.write_blob(record)),
-                CHANGED_ROWS_FILE: (BLOB_MODE, store.write_blob(rows)),
-            }
-            indexed[sheet_id] = (TREE_MODE, store.write_tree(files))
-    if indexed:
-        entries[CHANGES_FOLDER] = (TREE_MODE, store.write_tree(indexed))
-    root = store.write_tree(entries)
-    ordered = sorted(diffs, key=lambda diff: diff.sheet_id not in changed)
-    versions = {item.sheet.sheet_id: item.sheet.version for item in encoded}
+        carried = _carried(store, folders[sheet_id], previous.get(sheet_id))
+        if sheet_id in attempt.audited:
+            carried = replace(carried, open=attempt.audited[sheet_id].open)
+        records[sheet_id] = carried
+    return records, names
+
+
+def _message(
+    attempt: _Attempt,
+    records: dict[str, SheetRecord],
+    fetched_at: dt.datetime,
+    run_url: str | None,
+) -> str:
+    """Changed sheets first; one line per sheet, then one per change, then the trailers."""
+    diffs = attempt.diffs
+    ordered = sorted(diffs, key=lambda diff: diff.sheet_id not in attempt.changed)
+    versions = {item.sheet.sheet_id: item.sheet.version for item in attempt.encoded}
     summaries = [summary_line(diff, versions[diff.sheet_id]) for diff in ordered]
     changes = [line for diff in ordered for line in change_lines(diff, len(diffs) > 1)]
-    ordered_records = [new_records[key] for key in sorted(new_records)]
-    message = compose(summaries, changes, fetched_at, ordered_records, run_url)
-    return store.write_commit(root, parent, message, author, fetched_at)
-
-
-def _write_folder(store: Store, item: _Encoded) -> str:
-    return store.write_tree(
-        {name: (BLOB_MODE, store.write_blob(data)) for name, data in item.files.items()}
-    )
+    trailers = [records[key] for key in sorted(records)]
+    return compose(summaries, changes, fetched_at, trailers, run_url)
 
 
 def _audit(
@@ -355,7 +348,7 @@ def _audit(
     encoded: list[_Encoded],
     fetched_at: dt.datetime,
     settings: Settings | None,
-) -> dict[str, tuple[bytes, tuple[tuple[str, int], ...]]]:
+) -> dict[str, _Audited]:
     """Each sheet's violations file (`audit/<sheet_id>.json`) and open counts by rule.
 
     Stored with the snapshot, so that `auditor diff` and `auditor report` read two small
@@ -367,7 +360,7 @@ def _audit(
     found = pending_violations(store, parent, fetched_at, read, settings)
     trees = {**store.sheet_trees(parent), **{item.sheet.sheet_id: item.tree for item in encoded}}
     return {
-        sheet_id: (
+        sheet_id: _Audited(
             violations_file(violations, settings.fingerprint, trees[sheet_id]),
             tuple(open_counts(violations, settings, fetched_at.date()).items()),
         )

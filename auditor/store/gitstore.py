@@ -75,7 +75,8 @@ class Store:
     def close(self) -> None:
         self.repo.close()
 
-    def _ref(self, ref: str) -> str | None:
+    def rev_parse(self, ref: str) -> str | None:
+        """The commit `ref` names, None where it names none."""
         try:
             return self.repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")
         except git.GitCommandError:
@@ -91,7 +92,7 @@ class Store:
             sha = self.repo.git.rev_parse("--verify", "--quiet", ref)
         except git.GitCommandError:
             return None
-        commit = self._ref(sha)
+        commit = self.rev_parse(sha)
         if commit is None:
             raise DamagedSnapshot(
                 f"{ref} points to {sha[:10]}, which is not a commit in the repository "
@@ -156,9 +157,6 @@ class Store:
         except git.GitCommandError:
             return False
         return True
-
-    def rev_parse(self, name: str) -> str | None:
-        return self._ref(name)
 
     def info(self, sha: str) -> CommitInfo:
         commit = self._commit(sha)
@@ -307,14 +305,48 @@ class Store:
             expected_rows=summary.get("rows"),
         )
 
-    def write_blob(self, data: bytes) -> str:
-        return self._store("blob", data)
-
-    def write_tree(self, entries: dict[str, tuple[int, str]]) -> str:
-        """`entries` maps a name to (mode, object id)."""
+    def write_folder(self, files: dict[str, bytes]) -> str:
+        """A folder of files (a sheet's snapshot): its tree id, equal to `folder_id(files)`."""
+        entries = {name: (BLOB_MODE, self._store("blob", data)) for name, data in files.items()}
         return self._store("tree", tree_bytes(entries))
 
-    def write_commit(
+    def write_snapshot(
+        self,
+        parent: str | None,
+        folders: dict[str, str],
+        files: dict[str, bytes],
+        message: str,
+        author: tuple[str, str],
+        when: dt.datetime,
+    ) -> str:
+        """One snapshot commit, not yet on the branch (`compare_and_swap` moves it there).
+
+        `folders` maps each sheet's folder name to its tree (from `write_folder`, or carried
+        from the parent); `files` maps a path such as `README.md` or `audit/1.json` to its
+        content. Every object is written before the commit, so a failure leaves no commit.
+        """
+        nested: dict[str, object] = {SNAPSHOTS: dict(folders)}
+        for path, data in files.items():
+            *parents, name = path.split("/")
+            place = nested
+            for part in parents:
+                place = place.setdefault(part, {})
+            place[name] = data
+        return self._write_commit(self._write_nested(nested), parent, message, author, when)
+
+    def _write_nested(self, nested: dict[str, object]) -> str:
+        """A tree from a mapping: bytes are files, str are existing trees, dicts are folders."""
+        entries = {}
+        for name, item in nested.items():
+            if isinstance(item, bytes):
+                entries[name] = (BLOB_MODE, self._store("blob", item))
+            elif isinstance(item, str):
+                entries[name] = (TREE_MODE, item)
+            else:
+                entries[name] = (TREE_MODE, self._write_nested(item))
+        return self._store("tree", tree_bytes(entries))
+
+    def _write_commit(
         self,
         tree: str,
         parent: str | None,
@@ -506,6 +538,13 @@ def _git_error(stderr: object) -> str:
 def _last_line(stderr: object) -> str:
     lines = [line.strip() for line in str(stderr).splitlines() if line.strip()]
     return without_credentials(lines[-1].removeprefix("stderr: ").strip("'")) if lines else "?"
+
+
+def folder_id(files: dict[str, bytes]) -> str:
+    """The tree id `write_folder(files)` gives, computed without writing anything: a sheet
+    whose folder id equals the one on the branch has not changed."""
+    entries = {name: (BLOB_MODE, object_id("blob", data)) for name, data in files.items()}
+    return object_id("tree", tree_bytes(entries))
 
 
 def object_id(kind: str, data: bytes) -> str:
