@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import traceback
-from dataclasses import replace
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from typer.exceptions import TyperException
 
-from auditor.config import Config, load_config
+from auditor.config import Config, load_config, with_flags
 from auditor.errors import AuditorError, UsageError
 from auditor.text import inert, parse_time, plural
 
 if TYPE_CHECKING:  # imported where used: start-up time is part of every command
-    from auditor.commands.snapshot import SnapshotResult
+    from auditor.commands.snapshot import Read, SnapshotResult
     from auditor.outputs.audit_sheet import Published
     from auditor.outputs.report import Report
 
@@ -36,7 +36,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Snapshot Smartsheet billing sheets into git and audit what changed.",
 )
-_state = {"debug": False, "repo": None, "branch": None}
+
+
+@dataclass
+class _Options:
+    """The options before the command (`auditor --repo R --debug diff`); `main` passes one
+    in as typer's context object and reads `debug` back when a command fails."""
+
+    repo: Path | None = None
+    branch: str | None = None
+    debug: bool = False
 
 
 class DiffFormat(StrEnum):
@@ -87,6 +96,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _options(
+    ctx: typer.Context,
     repo: Annotated[
         Path | None, typer.Option(help="Repository that holds the snapshots (env AUDITOR_REPO).")
     ] = None,
@@ -99,18 +109,15 @@ def _options(
         typer.Option("--version", is_eager=True, callback=_version, help="Show the version."),
     ] = False,
 ) -> None:
-    _state.update(debug=debug, repo=repo, branch=branch)
+    options = ctx.ensure_object(_Options)
+    options.repo, options.branch, options.debug = repo, branch, debug
 
 
-def _config(attribute: bool = False) -> Config:
-    config = load_config()
-    if attribute:
-        config = replace(config, attribute=True)
-    if _state["repo"] is not None:
-        config = replace(config, repo=_state["repo"])
-    if _state["branch"] is not None:
-        config = replace(config, branch=_state["branch"])
-    return config
+def _config(ctx: typer.Context, **flags: object) -> Config:
+    """The configuration with the flags over it (None or False: not given)."""
+    options = ctx.ensure_object(_Options)
+    given = {name: value for name, value in flags.items() if value is not False}
+    return with_flags(load_config(), repo=options.repo, branch=options.branch, **given)
 
 
 def _store(config: Config):
@@ -142,6 +149,7 @@ def _time(text: str | None) -> dt.datetime | None:
 
 @app.command()
 def snapshot(
+    ctx: typer.Context,
     sheet: Annotated[
         list[str] | None,
         typer.Option(help="Smartsheet sheet id; repeat for several (env SOURCE_SHEET_ID)."),
@@ -166,50 +174,28 @@ def snapshot(
 ) -> None:
     """Record each source in one commit on the snapshots branch."""
     from auditor.audit.settings import load_settings
-    from auditor.commands.snapshot import check_fetch_time, read_smartsheet, snapshot_with
-    from auditor.sources.files import read_file
+    from auditor.commands.snapshot import FileSource, snapshot_sources
 
-    config = _config()
-    settings = load_settings(config)
-    sheet_ids = list(sheet or ()) or ([] if file else list(config.sheets))
-    if not sheet_ids and file is None:
-        raise UsageError(
-            "nothing to snapshot: give --sheet ID, set SOURCE_SHEET_ID, or --file PATH --key COLUMN"
-        )
-    store = _store(config)
-    fetch_time = _time(fetched_at)
-    check_fetch_time(store, fetch_time)
-    sheets, skipped = [], []
-    if sheet_ids:
-        from auditor.smartsheet_client import SmartsheetApi
-
-        api = SmartsheetApi.configured(config)
-        sheets, skipped = read_smartsheet(store, api, sheet_ids, config)
-        api.close()
-    if file is not None:
-        keys = tuple(part.strip() for part in key.split(",")) if key else config.key_columns
-        sheets.append(
-            read_file(
-                file,
-                key_columns=keys,
-                sheet_id=id,
-                worksheet=worksheet,
-                money_columns=config.money_columns,
-            )
-        )
-    result = snapshot_with(store, config, settings, sheets, fetch_time, allow_mass_removal)
-    versions = {item.sheet_id: item.version for item in sheets}
-    _print_snapshot(config, skipped, result, versions)
+    config = _config(ctx, key_columns=key)
+    read, result = snapshot_sources(
+        _store(config),
+        config,
+        load_settings(config),
+        sheet_ids=sheet or None,
+        file=FileSource(file, id, worksheet) if file is not None else None,
+        fetched_at=_time(fetched_at),
+        allow_mass_removal=allow_mass_removal,
+    )
+    _print_snapshot(config, read, result)
 
 
-def _print_snapshot(
-    config: Config, skipped: list[str], result: SnapshotResult, versions: dict
-) -> None:
+def _print_snapshot(config: Config, read: Read, result: SnapshotResult) -> None:
     """What `snapshot` and `run` say about the snapshot they took."""
     from auditor.commands.snapshot import summary_line
 
-    for sheet_id in skipped:
+    for sheet_id in read.skipped:
         typer.echo(f"sheet {sheet_id}: version unchanged since the last snapshot; not read")
+    versions = read.versions
     for diff in result.diffs:
         typer.echo(summary_line(diff, versions.get(diff.sheet_id)))
     if result.commit is None:
@@ -220,11 +206,11 @@ def _print_snapshot(
 
 
 @app.command()
-def check() -> None:
+def check(ctx: typer.Context) -> None:
     """Verify the set-up: token, sheets, audit sheet, snapshots branch; say what to fix."""
     from auditor.commands.check import run_checks
 
-    config = _config()
+    config = _config(ctx)
     code = 0
     for result in run_checks(config):
         mark = "ok  " if result.ok else "FAIL"
@@ -237,6 +223,7 @@ def check() -> None:
 
 @app.command()
 def diff(
+    ctx: typer.Context,
     rev_a: Annotated[str, typer.Argument(help="Older snapshot.")] = "HEAD~1",
     rev_b: Annotated[str, typer.Argument(help="Newer snapshot.")] = "HEAD",
     sheet: Annotated[str | None, typer.Option(help="Only this sheet id.")] = None,
@@ -258,7 +245,7 @@ def diff(
     from auditor.audit.settings import load_settings
     from auditor.commands.diff import diff_revisions
 
-    config = _config()
+    config = _config(ctx)
     settings = load_settings(config)
     store = _store(config)
     result = diff_revisions(
@@ -283,6 +270,7 @@ def diff(
 
 @app.command()
 def report(
+    ctx: typer.Context,
     from_rev: Annotated[str, typer.Option("--from", help="Older snapshot.")] = "HEAD~1",
     to_rev: Annotated[str, typer.Option("--to", help="Newer snapshot.")] = "HEAD",
     force: ForceOption = False,
@@ -294,7 +282,7 @@ def report(
     from auditor.audit.settings import load_settings
     from auditor.commands.report import make_report, publish_report
 
-    config = _config(attribute)
+    config = _config(ctx, attribute=attribute)
     store = _store(config)
     result = make_report(store, load_settings(config), from_rev, to_rev, force=force, out=out)
     pair = f"{result.diff.old.commit[:10]}..{result.diff.new.commit[:10]}"
@@ -312,6 +300,7 @@ def report(
 
 @app.command()
 def run(
+    ctx: typer.Context,
     force: ForceOption = False,
     no_publish: NoPublishOption = False,
     push: Annotated[
@@ -334,7 +323,7 @@ def run(
     from auditor.commands.run import failing, run_job, write_step_summary
     from auditor.outputs.markdown import JOB_SUMMARY_BYTES
 
-    config = _config(attribute)
+    config = _config(ctx, attribute=attribute)
     result = run_job(
         _store(config),
         config,
@@ -346,7 +335,7 @@ def run(
         fetched_at=_time(fetched_at),
         allow_mass_removal=allow_mass_removal,
     )
-    _print_snapshot(config, result.skipped, result.snapshot, result.versions)
+    _print_snapshot(config, result.read, result.snapshot)
     if result.pushed:
         again = f" (re-made on {push}'s new tip {result.remakes}x)" if result.remakes else ""
         typer.echo(f"pushed {config.branch!r} to {push}{again}")
@@ -396,6 +385,7 @@ def _published(config: Config, pair: str, published: Published) -> str:
 
 @app.command()
 def log(
+    ctx: typer.Context,
     max_count: Annotated[
         int | None, typer.Option("-n", "--max-count", min=1, help="Show at most N snapshots.")
     ] = None,
@@ -406,7 +396,7 @@ def log(
     """List the snapshots, newest first, with their change counts."""
     from auditor.commands.log import log_entries
 
-    entries = log_entries(_store(_config()), max_count)
+    entries = log_entries(_store(_config(ctx)), max_count)
     if format is DataFormat.json:
         from auditor.outputs.json_format import dumps, log_document
 
@@ -419,6 +409,7 @@ def log(
 
 @app.command()
 def show(
+    ctx: typer.Context,
     rev: Annotated[str, typer.Argument(help="Snapshot to show.")] = "HEAD",
     sheet: Annotated[str | None, typer.Option(help="Only this sheet id.")] = None,
     format: Annotated[DataFormat, typer.Option("--format", help="Output format.")] = (
@@ -429,7 +420,7 @@ def show(
     """Show the data of one snapshot."""
     from auditor.commands.show import show_snapshot
 
-    side, sheets = show_snapshot(_store(_config()), rev, sheet)
+    side, sheets = show_snapshot(_store(_config(ctx)), rev, sheet)
     if format is DataFormat.json:
         from auditor.outputs.json_format import dumps, show_document
 
@@ -442,6 +433,7 @@ def show(
 
 @app.command()
 def history(
+    ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Row key (the row id, or the key columns' value).")],
     sheet: Annotated[str | None, typer.Option(help="Sheet id (needed with several).")] = None,
     column: Annotated[str | None, typer.Option(help="Only changes of this column.")] = None,
@@ -453,7 +445,7 @@ def history(
     """Every snapshot in which a row (or one cell of it) changed, oldest first."""
     from auditor.commands.history import row_history
 
-    config = _config()
+    config = _config(ctx)
     found = row_history(
         _store(config),
         key,
@@ -505,8 +497,9 @@ def main() -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(_InertFormatter("auditor: warning: %(message)s"))
     logging.basicConfig(handlers=[handler], level=logging.WARNING)
+    options = _Options()
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, obj=options)
     except typer.Abort:
         _fail("interrupted", 130)
     except TyperException as error:
@@ -520,7 +513,7 @@ def main() -> None:
         where = f"auditor {context.info_name}" if context and context.parent else "auditor"
         _fail(f"{message} (see `{where} --help`)", 2)
     except AuditorError as error:
-        if _state["debug"]:
+        if options.debug:
             traceback.print_exc()
         _fail(str(error), error.exit_code)
     except BrokenPipeError:
@@ -528,7 +521,7 @@ def main() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(141)
     except Exception as error:
-        if _state["debug"]:
+        if options.debug:
             traceback.print_exc()
         if isinstance(error, _storage_errors()):
             _fail(f"git or the file system failed: {_oneline(error)}", 4)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -122,6 +122,16 @@ def _build(values: dict[str, object]) -> Config:
             else ""
         )
         raise UsageError(f"unknown auditor setting(s): {', '.join(unknown)}{hint}")
+    return Config(**_converted(values))
+
+
+def with_flags(config: Config, **flags: object) -> Config:
+    """`config` with the command line's flags over it (None: not given), each read and
+    checked as the same setting from a file or the environment would be."""
+    return replace(config, **_converted({k: v for k, v in flags.items() if v is not None}))
+
+
+def _converted(values: dict[str, object]) -> dict[str, object]:
     converted: dict[str, object] = {}
     for name, value in values.items():
         default = getattr(Config, name, None)
@@ -129,7 +139,7 @@ def _build(values: dict[str, object]) -> Config:
             converted[name] = _convert(name, value, default)
         except (TypeError, ValueError, ArithmeticError, ZoneInfoNotFoundError):
             raise UsageError(f"setting {name!r} has an invalid value: {value!r}") from None
-    return Config(**converted)
+    return converted
 
 
 def _convert(name: str, value: object, default: object) -> object:

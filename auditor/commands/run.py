@@ -34,9 +34,10 @@ from auditor.commands.report import (
     write_to,
 )
 from auditor.commands.snapshot import (
+    Read,
     SnapshotResult,
     check_fetch_time,
-    read_smartsheet,
+    read_sources,
     snapshot_with,
 )
 from auditor.config import Config
@@ -57,9 +58,8 @@ TRAIL_PAIRS = 300
 
 @dataclass
 class RunResult:
+    read: Read
     snapshot: SnapshotResult
-    skipped: list[str]
-    versions: dict[str, int | None]
     remakes: int = 0
     pushed: bool = False
     report: Report | None = None
@@ -93,17 +93,13 @@ def run_job(
     if publish and config.audit_sheet_id:
         audit_sheet_id(config)  # a wrong target stops the run before it does anything
     check_fetch_time(store, fetched_at)
-    api = SmartsheetApi.configured(config)
-    try:
-        sheets, skipped = read_smartsheet(store, api, list(config.sheets), config)
-    finally:
-        api.close()
+    read = read_sources(store, config, list(config.sheets))
     fetched_at = (fetched_at or dt.datetime.now(dt.UTC)).replace(microsecond=0)
 
     def snapshot() -> SnapshotResult:
-        return snapshot_with(store, config, settings, sheets, fetched_at, allow_mass_removal)
+        return snapshot_with(store, config, settings, read.sheets, fetched_at, allow_mass_removal)
 
-    result = RunResult(snapshot(), skipped, {sheet.sheet_id: sheet.version for sheet in sheets})
+    result = RunResult(read, snapshot())
     if push:
         result.remakes, result.snapshot = _push(store, push, result.snapshot, snapshot)
         result.pushed = True

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from auditor.audit.evaluate import (
     open_counts,
@@ -29,6 +30,7 @@ from auditor.snapshot import canonical
 from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SUMMARY_FILE, SheetFiles
 from auditor.snapshot.model import Sheet
 from auditor.sources.api import read_sheet
+from auditor.sources.files import read_file
 from auditor.sources.smartsheet_rows import sheet_from_api
 from auditor.store.gitstore import Store, check_folder_name, folder_id
 from auditor.store.message import SheetRecord, compose, sheet_records
@@ -447,6 +449,76 @@ def _quoted(title: str) -> str:
 
 def _shown(value: object) -> str:
     return "(empty)" if value is None else one_line(str(value), TEXT_SHOWN)
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """A file to snapshot (`auditor snapshot --file`), keyed by the configured key columns."""
+
+    path: Path
+    sheet_id: str | None = None
+    worksheet: str | None = None
+
+
+@dataclass
+class Read:
+    """What a run read: the sheets it has data of, and the ids it did not need to read."""
+
+    sheets: list[Sheet]
+    skipped: list[str]
+
+    @property
+    def versions(self) -> dict[str, int | None]:
+        return {sheet.sheet_id: sheet.version for sheet in self.sheets}
+
+
+def snapshot_sources(
+    store: Store,
+    config: Config,
+    settings: Settings,
+    *,
+    sheet_ids: list[str] | None = None,
+    file: FileSource | None = None,
+    fetched_at: dt.datetime | None = None,
+    allow_mass_removal: bool = False,
+) -> tuple[Read, SnapshotResult]:
+    """`auditor snapshot`: the given sheets (by default the configured ones, unless a file
+    is given) and the file, in one commit."""
+    if sheet_ids is None:
+        sheet_ids = [] if file else list(config.sheets)
+    if not sheet_ids and file is None:
+        raise UsageError(
+            "nothing to snapshot: give --sheet ID, set SOURCE_SHEET_ID, or --file PATH --key COLUMN"
+        )
+    check_fetch_time(store, fetched_at)
+    read = read_sources(store, config, sheet_ids, file)
+    result = snapshot_with(store, config, settings, read.sheets, fetched_at, allow_mass_removal)
+    return read, result
+
+
+def read_sources(
+    store: Store, config: Config, sheet_ids: list[str], file: FileSource | None = None
+) -> Read:
+    """The Smartsheet sheets whose version moved, and the file; the API client is closed
+    whatever happens."""
+    sheets, skipped = [], []
+    if sheet_ids:
+        api = SmartsheetApi.configured(config)
+        try:
+            sheets, skipped = read_smartsheet(store, api, sheet_ids, config)
+        finally:
+            api.close()
+    if file is not None:
+        sheets.append(
+            read_file(
+                file.path,
+                key_columns=config.key_columns,
+                sheet_id=file.sheet_id,
+                worksheet=file.worksheet,
+                money_columns=config.money_columns,
+            )
+        )
+    return Read(sheets, skipped)
 
 
 def read_smartsheet(
