@@ -9,6 +9,7 @@ carries it when the price moved too.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from auditor.audit.model import Event
@@ -20,79 +21,59 @@ from auditor.snapshot.normalize import to_decimal
 
 
 def events_of(diff: SheetDiff, settings: Settings) -> list[Event]:
+    """One event per change, in the diff's order: columns, rows, cells, formulas."""
     money = set(settings.config.money_columns)
-    events: list[Event] = []
-
-    def add(
-        kind: str,
-        key: str,
-        column: str | None,
-        old: Any,
-        new: Any,
-        impact: Decimal | None,
-        row: Row | None,
-    ) -> None:
-        cells = row.cells if row else {}
-        events.append(
-            Event(
-                sheet_id=diff.sheet_id,
-                kind=kind,
-                key=key,
-                column=column,
-                old=old,
-                new=new,
-                delta=_delta(old, new),
-                money_impact=impact,
-                severity=settings.money_severity(impact),
-                work_request=cells.get(settings.config.work_request_column),
-                week_ending=week_of(cells, settings),
-                modified_by=row.modified_by if row else None,
-                modified_at=row.modified_at if row else None,
-            )
-        )
-
-    for title in diff.columns_added:
-        add("column added", "", title, None, None, None, None)
-    for title in diff.columns_removed:
-        add("column removed", "", title, None, None, None, None)
-    for old, new in diff.columns_renamed:
-        add("column renamed", "", new, old, new, None, None)
+    event = partial(_event, diff, settings)
+    events = [event("column added", "", title) for title in diff.columns_added]
+    events += [event("column removed", "", title) for title in diff.columns_removed]
+    events += [event("column renamed", "", new, old, new) for old, new in diff.columns_renamed]
     for change in diff.rows_added:
-        add(
-            "row added",
-            change.key,
-            None,
-            None,
-            change.row,
-            _sum(change.row, money),
-            diff.new_rows[change.key],
-        )
+        price = _sum(change.row, money)
+        row = diff.new_rows[change.key]
+        events.append(event("row added", change.key, None, None, change.row, price, row))
     for change in diff.rows_removed:
-        removed = _sum(change.row, money)
-        add(
-            "row removed",
-            change.key,
-            None,
-            change.row,
-            None,
-            -removed if removed is not None else None,
-            diff.old_rows[change.key],
-        )
+        price = _sum(change.row, money)
+        impact = -price if price is not None else None
+        row = diff.old_rows[change.key]
+        events.append(event("row removed", change.key, None, change.row, None, impact, row))
     for cell in diff.cells_changed:
         impact = _delta(cell.old, cell.new, empty_is_zero=True) if cell.column in money else None
         row = diff.new_rows.get(cell.key) or diff.old_rows.get(cell.key)
-        add("cell changed", cell.key, cell.column, cell.old, cell.new, impact, row)
-    for cell in diff.formulas_changed:
-        add(
-            "formula changed",
-            cell.key,
-            cell.column,
-            cell.old,
-            cell.new,
-            None,
-            diff.new_rows.get(cell.key),
-        )
+        events.append(event("cell changed", cell.key, cell.column, cell.old, cell.new, impact, row))
+    events += [
+        event("formula changed", c.key, c.column, c.old, c.new, None, diff.new_rows.get(c.key))
+        for c in diff.formulas_changed
+    ]
     return events
+
+
+def _event(
+    diff: SheetDiff,
+    settings: Settings,
+    kind: str,
+    key: str,
+    column: str | None,
+    old: Any = None,
+    new: Any = None,
+    impact: Decimal | None = None,
+    row: Row | None = None,
+) -> Event:
+    cells = row.cells if row else {}
+    return Event(
+        sheet_id=diff.sheet_id,
+        kind=kind,
+        key=key,
+        column=column,
+        old=old,
+        new=new,
+        delta=_delta(old, new),
+        money_impact=impact,
+        severity=settings.money_severity(impact),
+        work_request=cells.get(settings.config.work_request_column),
+        week_ending=week_of(cells, settings),
+        modified_by=row.modified_by if row else None,
+        modified_at=row.modified_at if row else None,
+    )
 
 
 def _number(value: Any, empty_is_zero: bool = False) -> Decimal | None:
