@@ -26,6 +26,7 @@ from auditor.errors import AuditorError, UsageError
 from auditor.text import inert, parse_time, plural
 
 if TYPE_CHECKING:  # imported where used: start-up time is part of every command
+    from auditor.commands.run import RunResult
     from auditor.commands.snapshot import Read, SnapshotResult
     from auditor.outputs.audit_sheet import Published
     from auditor.outputs.report import Report
@@ -335,6 +336,18 @@ def run(
         fetched_at=_time(fetched_at),
         allow_mass_removal=allow_mass_removal,
     )
+    _print_run(config, result, push)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        write_step_summary(result, Path(summary), JOB_SUMMARY_BYTES)
+    failed = failing(result, fail_on.value if fail_on else None)
+    if failed:
+        found = plural(len(failed), "new violation")
+        typer.echo(f"{found} at {fail_on} or above (--fail-on)", err=True)
+        raise typer.Exit(1)
+
+
+def _print_run(config: Config, result: RunResult, push: str | None) -> None:
     _print_snapshot(config, result.read, result.snapshot)
     if result.pushed:
         again = f" (re-made on {push}'s new tip {result.remakes}x)" if result.remakes else ""
@@ -355,14 +368,6 @@ def run(
         typer.echo(_published(config, pair, published))
     if result.published == {}:
         typer.echo(f"audit sheet {config.audit_sheet_id}: every pair is published already")
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        write_step_summary(result, Path(summary), JOB_SUMMARY_BYTES)
-    failed = failing(result, fail_on.value if fail_on else None)
-    if failed:
-        found = plural(len(failed), "new violation")
-        typer.echo(f"{found} at {fail_on} or above (--fail-on)", err=True)
-        raise typer.Exit(1)
 
 
 def _attribution_line(report: Report) -> None:
