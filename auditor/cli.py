@@ -26,8 +26,9 @@ from auditor.errors import AuditorError, UsageError
 from auditor.text import inert, parse_time, plural
 
 if TYPE_CHECKING:  # imported where used: start-up time is part of every command
+    from auditor.commands.read import Read
     from auditor.commands.run import RunResult
-    from auditor.commands.snapshot import Read, SnapshotResult
+    from auditor.commands.snapshot import SnapshotResult
     from auditor.outputs.audit_sheet import Published
     from auditor.outputs.report import Report
 
@@ -175,7 +176,8 @@ def snapshot(
 ) -> None:
     """Record each source in one commit on the snapshots branch."""
     from auditor.audit.settings import load_settings
-    from auditor.commands.snapshot import FileSource, snapshot_sources
+    from auditor.commands.read import FileSource
+    from auditor.commands.snapshot import snapshot_sources
 
     config = _config(ctx, key_columns=key)
     read, result = snapshot_sources(
@@ -188,6 +190,15 @@ def snapshot(
         allow_mass_removal=allow_mass_removal,
     )
     _print_snapshot(config, read, result)
+    _exit_if_failed(read)
+
+
+def _exit_if_failed(read: Read) -> None:
+    """Sheets that could not be read were carried forward: one error line each, exit 3."""
+    for problem in read.failed.values():
+        typer.echo(f"auditor: error: {inert(problem)}; carried forward as it was", err=True)
+    if read.failed:
+        raise typer.Exit(3)
 
 
 def _print_snapshot(config: Config, read: Read, result: SnapshotResult) -> None:
@@ -337,6 +348,7 @@ def run(
         allow_mass_removal=allow_mass_removal,
     )
     _print_run(config, result, push)
+    typer.echo(f"{plural(result.requests, 'Smartsheet API request')} reading the sheets")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         write_step_summary(result, Path(summary), JOB_SUMMARY_BYTES)
@@ -344,6 +356,8 @@ def run(
     if failed:
         found = plural(len(failed), "new violation")
         typer.echo(f"{found} at {fail_on} or above (--fail-on)", err=True)
+    _exit_if_failed(result.read)
+    if failed:
         raise typer.Exit(1)
 
 

@@ -31,6 +31,12 @@ class Config:
     author_name: str = DEFAULT_AUTHOR[0]
     author_email: str = DEFAULT_AUTHOR[1]
     sheets: tuple[str, ...] = ()
+    # Sheets found rather than listed (auditor/sources/discover.py).
+    folders: tuple[str, ...] = ()
+    workspaces: tuple[str, ...] = ()
+    include_names: tuple[str, ...] = ()
+    exclude_names: tuple[str, ...] = ()
+    follow_copies: bool = False
     key_columns: tuple[str, ...] = ()
     money_columns: tuple[str, ...] = ("Units Total Price",)
     ignored_columns: tuple[str, ...] = ()
@@ -67,6 +73,8 @@ ENVIRONMENT = {
     "AUDITOR_REPO": "repo",
     "AUDITOR_BRANCH": "branch",
     "SOURCE_SHEET_ID": "sheets",
+    "SOURCE_FOLDER_ID": "folders",
+    "SOURCE_WORKSPACE_ID": "workspaces",
     "SMARTSHEET_API_BASE": "api_base",
     "SMARTSHEET_ACCESS_TOKEN": "token",
     "SMARTSHEET_API_TOKEN": "token",

@@ -31,8 +31,10 @@ from __future__ import annotations
 import math
 import os
 import random
+import threading
 import time
 import urllib.parse
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +46,9 @@ from auditor.errors import SourceError, UsageError
 RETRIED_ERROR_CODES = frozenset({4001, 4002, 4003, 4004})
 RATE_LIMITED = 4003
 MAX_BACKOFF = 10.0
+# Smartsheet allows 300 requests a minute per token; a run keeps a margin for whatever
+# else uses the token in the same minute.
+REQUESTS_PER_MINUTE = 270
 
 
 class SmartsheetApi:
@@ -69,6 +74,7 @@ class SmartsheetApi:
         self.timeout = timeout
         self.retry_budget = retry_budget
         self._token = token
+        self._window = Window(REQUESTS_PER_MINUTE, 60.0)
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "auditor"
         # read=False raises a read timeout as itself, so it stays a Timeout, not a retry error.
@@ -88,6 +94,11 @@ class SmartsheetApi:
 
     def close(self) -> None:
         self._session.close()
+
+    @property
+    def requests(self) -> int:
+        """The requests this client has sent (each try of a retried one counts)."""
+        return self._window.count
 
     def get(self, path: str, what: str, **params: Any) -> Any:
         return self.call("GET", path, what, params=params)
@@ -125,6 +136,7 @@ class SmartsheetApi:
     def _attempt(self, prepared: Any, timeout: float, what: str) -> Any:
         """The parsed body on success, a Failure worth retrying, or SourceError."""
         requests = self._requests
+        self._window.enter()
         try:
             response = self._session.send(
                 prepared, timeout=timeout, allow_redirects=False, **self._settings
@@ -175,6 +187,31 @@ class SmartsheetApi:
             limited = status == 429 or code == RATE_LIMITED
             return Failure(reason, response.headers.get("Retry-After"), nothing_applied=limited)
         raise SourceError(f"{what}: HTTP {status}{_detail(body)}")
+
+
+class Window:
+    """At most `limit` requests in any `seconds`: a caller past it waits for the oldest to
+    leave the window. Shared by the threads of one client, which counts every request."""
+
+    def __init__(self, limit: int, seconds: float) -> None:
+        self.limit, self.seconds = limit, seconds
+        self._sent: deque[float] = deque()
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def enter(self) -> None:
+        """Wait for room in the window, and take it."""
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._sent and self._sent[0] <= now - self.seconds:
+                    self._sent.popleft()
+                if len(self._sent) < self.limit:
+                    self._sent.append(now)
+                    self.count += 1
+                    return
+                wait = self._sent[0] + self.seconds - now
+            time.sleep(wait)
 
 
 class NotFound(SourceError):

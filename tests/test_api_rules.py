@@ -13,8 +13,8 @@ import pytest
 
 from auditor import smartsheet_client
 from auditor.audit.settings import load_settings
+from auditor.commands.read import read_smartsheet
 from auditor.commands.report import build_report, publish_report
-from auditor.commands.snapshot import read_smartsheet
 from auditor.config import Config
 from auditor.outputs import audit_sheet
 from auditor.outputs.audit_sheet import AUDIT_ID, COLUMNS
@@ -106,7 +106,7 @@ def test_reads_stop_by_total_row_count_though_a_page_past_the_end_is_not_empty(
     past = api.get(f"/sheets/{SHEET}", "sheet", page=9, pageSize=7)
     assert [row["rowNumber"] for row in past["rows"]] == [29, 30]
     emulator.requests.clear()
-    sheets, _ = read_smartsheet(store, api, [str(SHEET)], Config())
+    sheets = read_smartsheet(store, api, Config(sheets=(str(SHEET),))).sheets
     api.close()
     assert len(sheets[0].rows) == 30
     assert emulator.requests.count(("GET", f"/sheets/{SHEET}")) == math.ceil(30 / 7)

@@ -96,11 +96,13 @@ def test_without_column_ids_a_rename_is_a_removal_and_an_addition():
     ]
 
 
-def test_a_sheet_on_one_side_only_is_added_or_removed():
-    rows = {"k": {"A": 1}}
-    assert diff_sheet("s", None, files(rows)).status == "added"
+def test_a_sheet_that_joins_or_leaves_lists_no_rows():
+    rows = {"k": {"A": 1}, "m": {"A": 2}}
+    added = diff_sheet("s", None, files(rows))
+    assert (added.status, added.rows, added.rows_added, added.changed) == ("added", 2, [], True)
     removed = diff_sheet("s", files(rows), None)
-    assert removed.status == "removed" and removed.rows_removed[0].key == "k"
+    assert (removed.status, removed.rows, removed.rows_removed) == ("removed", 2, [])
+    assert removed.changed and sorted(removed.old_rows) == ["k", "m"]
 
 
 # Properties on random tables.

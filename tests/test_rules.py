@@ -256,8 +256,11 @@ def test_events_carry_money_impact_severity_and_the_row_context(store, snapshots
         },
         "2026-11-16T12:00:00+00:00",
     )
-    diff = diff_revisions(store, "HEAD~1", "HEAD").sheets[0]
-    events = {(e.kind, e.key): e for e in events_of(diff, load_settings(Config()))}
+    pair = diff_revisions(store, "HEAD~1", "HEAD")
+    events = {
+        (e.kind, e.key): e
+        for e in events_of(pair.sheets[0], load_settings(Config()), pair.new.time)
+    }
     price = events["cell changed", "1"]
     assert price.money_impact == Decimal("1212.75") and price.delta == Decimal("1212.75")
     assert price.severity == "high" and price.modified_by == "lee@example.com"

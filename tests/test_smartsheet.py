@@ -9,7 +9,7 @@ import time
 import orjson
 import pytest
 
-from auditor.commands.snapshot import read_smartsheet
+from auditor.commands.read import read_smartsheet
 from auditor.config import Config
 from auditor.smartsheet_client import SmartsheetApi
 from auditor.sources import api as api_module
@@ -47,7 +47,8 @@ def failed(result, text):
 def test_every_column_type_over_http(emulator, store):
     emulator.add_sheet(typed_sheet())
     api = SmartsheetApi(TOKEN, emulator.base_url, 2, 3)
-    sheets, skipped = read_smartsheet(store, api, ["1"], Config(money_columns=("Price",)))
+    read = read_smartsheet(store, api, Config(sheets=("1",), money_columns=("Price",)))
+    sheets, skipped = read.sheets, read.skipped
     api.close()
     assert skipped == []
     assert sheets[0].rows["9"] == TYPED_ROW
@@ -74,7 +75,7 @@ def test_large_sheets_are_read_page_by_page(emulator, store, monkeypatch):
     monkeypatch.setattr(api_module, "PAGE_SIZE", 7)
     emulator.add_sheet(billing.make_sheet(rows=30))
     api = SmartsheetApi(TOKEN, emulator.base_url, 2, 3)
-    sheets, _ = read_smartsheet(store, api, [SHEET], Config())
+    sheets = read_smartsheet(store, api, Config(sheets=(SHEET,))).sheets
     api.close()
     assert len(sheets[0].rows) == 30
     pages = [path for method, path in emulator.requests if path == f"/sheets/{SHEET}"]
@@ -162,7 +163,7 @@ def test_a_sheet_that_changes_between_pages_is_read_again(emulator, store, monke
     moved = {**sheet, "version": sheet["version"] + 1, "rows": sheet["rows"][10:20]}
     emulator.inject(f"/sheets/{SHEET}$", query="page=2", status=200, json=moved)
     api = SmartsheetApi(TOKEN, emulator.base_url, 2, 3)
-    sheets, _ = read_smartsheet(store, api, [SHEET], Config())
+    sheets = read_smartsheet(store, api, Config(sheets=(SHEET,))).sheets
     api.close()
     assert len(sheets[0].rows) == 25
     assert [p for _, p in emulator.requests].count(f"/sheets/{SHEET}") == 2 + 3

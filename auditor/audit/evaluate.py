@@ -185,7 +185,9 @@ def _order(item: tuple) -> tuple:
 
 
 def audit_pair(store: Store, diff: Diff, settings: Settings) -> dict[str, Violations]:
-    """Each sheet's violations in the pair, by status (new, resolved, ongoing, waived)."""
+    """Each sheet's violations in the pair, by status (new, resolved, ongoing, waived). A
+    sheet that joined the audit brings none new (what it held is its baseline), and one
+    that left resolves none (it is gone, not corrected)."""
     later = diff.new if diff.new.time >= diff.old.time else diff.old
     history = History(store, later.commit)
     old = CommitInfo(diff.old.commit, diff.old.time, "", None)
@@ -198,6 +200,8 @@ def audit_pair(store: Store, diff: Diff, settings: Settings) -> dict[str, Violat
             settings,
             on,
         )
+        if sheet.status not in ("added", "removed")
+        else Violations([], [], [], [])
         for sheet in diff.sheets
     }
 

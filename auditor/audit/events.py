@@ -8,22 +8,31 @@ carries it when the price moved too.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from auditor.audit.model import Event
-from auditor.audit.rules import week_of
+from auditor.audit.rules import close_time, week_of
 from auditor.audit.settings import Settings
 from auditor.diff.model import SheetDiff
 from auditor.snapshot.model import Row
 from auditor.snapshot.normalize import to_decimal
+from auditor.text import plural
 
 
-def events_of(diff: SheetDiff, settings: Settings) -> list[Event]:
-    """One event per change, in the diff's order: columns, rows, cells, formulas."""
+def events_of(diff: SheetDiff, settings: Settings, when: dt.datetime) -> list[Event]:
+    """One event per change, in the diff's order: columns, rows, cells, formulas. A sheet
+    that joined or left the audit (at `when`) is one event, whatever it holds."""
     money = set(settings.config.money_columns)
     event = partial(_event, diff, settings)
+    if diff.status == "added":
+        return [event("sheet added", "", None, None, f"{plural(diff.rows, 'row')}; {diff.reason}")]
+    if diff.status == "removed":
+        closed = _closed_money(diff, settings, when)
+        held = f"{plural(diff.rows, 'row')}; {diff.reason}"
+        return [event("sheet left", "", None, held, None, -closed)]
     events = [event("column added", "", title) for title in diff.columns_added]
     events += [event("column removed", "", title) for title in diff.columns_removed]
     events += [event("column renamed", "", new, old, new) for old, new in diff.columns_renamed]
@@ -89,6 +98,19 @@ def _delta(old: Any, new: Any, empty_is_zero: bool = False) -> Decimal | None:
     if before is None or after is None or (old is None and new is None):
         return None
     return after - before
+
+
+def _closed_money(diff: SheetDiff, settings: Settings, when: dt.datetime) -> Decimal:
+    """What a leaving sheet billed in weeks closed by `when`: the money that leaves the
+    audit with it, and what its event's severity is rated by."""
+    money = set(settings.config.money_columns)
+    total = Decimal(0)
+    for row in diff.old_rows.values():
+        week = week_of(row.cells, settings)
+        closes = close_time(week, settings) if week else None
+        if closes is not None and closes <= when:
+            total += _sum(row.cells, money) or 0
+    return total
 
 
 def _sum(cells: dict[str, Any], money: set[str]) -> Decimal | None:

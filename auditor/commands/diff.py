@@ -7,7 +7,9 @@ from auditor.diff.model import Diff, SheetDiff, Side
 from auditor.errors import UsageError
 from auditor.snapshot import canonical
 from auditor.snapshot.canonical import SHEET_FILE
+from auditor.sources.discover import origin_text
 from auditor.store.gitstore import Store
+from auditor.store.message import left_sheets, sheet_records
 from auditor.store.revisions import resolve
 
 
@@ -35,7 +37,18 @@ def diff_revisions(
         old_files = store.sheet_files(old_tree) if old_tree else None
         new_files = store.sheet_files(new_tree) if new_tree else None
         sheets.append(diff_sheet(sheet_id, old_files, new_files, ignored))
+    _reasons(sheets, new.message)
     return Diff(Side(old.sha, old.time), Side(new.sha, new.time), sheets)
+
+
+def _reasons(sheets: list[SheetDiff], message: str) -> None:
+    """Why a sheet joined or left the audit, as the newer snapshot's trailers record it."""
+    records, left = sheet_records(message), left_sheets(message)
+    for sheet in sheets:
+        if sheet.status == "added" and sheet.sheet_id in records:
+            sheet.reason = origin_text(records[sheet.sheet_id].found)
+        elif sheet.status == "removed":
+            sheet.reason = left.get(sheet.sheet_id, "no longer in the snapshot")
 
 
 def select_sheets(ids: list[str], sheet: str | None) -> list[str]:

@@ -115,7 +115,7 @@ def build_report(
     diff = diff_revisions(store, old_revision, new_revision, ignored_columns=config.ignored_columns)
     old_records = sheet_records(store.info(diff.old.commit).message)
     new_records = sheet_records(store.info(diff.new.commit).message)
-    events = [event for sheet in diff.sheets for event in events_of(sheet, settings)]
+    events = [event for sheet in diff.sheets for event in events_of(sheet, settings, diff.new.time)]
     attribution = None
     if config.attribute:
         events, attribution = _attributed(store, settings, diff, events)

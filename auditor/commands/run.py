@@ -26,6 +26,7 @@ from pathlib import Path
 
 from auditor.audit.model import SEVERITIES, Violation
 from auditor.audit.settings import Settings
+from auditor.commands.read import Read, read_sources
 from auditor.commands.report import (
     audit_sheet_id,
     build_report,
@@ -33,13 +34,7 @@ from auditor.commands.report import (
     publish_report,
     write_to,
 )
-from auditor.commands.snapshot import (
-    Read,
-    SnapshotResult,
-    check_fetch_time,
-    read_sources,
-    snapshot_with,
-)
+from auditor.commands.snapshot import SnapshotResult, check_fetch_time, snapshot_with
 from auditor.config import Config
 from auditor.errors import GitError, UsageError
 from auditor.outputs.audit_sheet import Published, held, pair_label
@@ -60,6 +55,8 @@ TRAIL_PAIRS = 300
 class RunResult:
     read: Read
     snapshot: SnapshotResult
+    requests: int = 0
+    """API requests made reading the sheets."""
     remakes: int = 0
     pushed: bool = False
     report: Report | None = None
@@ -88,18 +85,20 @@ def run_job(
     fetched_at: dt.datetime | None = None,
     allow_mass_removal: bool = False,
 ) -> RunResult:
-    if not config.sheets:
-        raise UsageError("no sheet to snapshot: set SOURCE_SHEET_ID (comma-separated ids)")
+    if not (config.sheets or config.folders or config.workspaces):
+        raise UsageError(
+            "no sheet to snapshot: set SOURCE_SHEET_ID, SOURCE_FOLDER_ID or SOURCE_WORKSPACE_ID"
+        )
     if publish and config.audit_sheet_id:
         audit_sheet_id(config)  # a wrong target stops the run before it does anything
     check_fetch_time(store, fetched_at)
-    read = read_sources(store, config, list(config.sheets))
+    read, requests = read_sources(store, config, None)
     fetched_at = (fetched_at or dt.datetime.now(dt.UTC)).replace(microsecond=0)
 
     def snapshot() -> SnapshotResult:
-        return snapshot_with(store, config, settings, read.sheets, fetched_at, allow_mass_removal)
+        return snapshot_with(store, config, settings, read, fetched_at, allow_mass_removal)
 
-    result = RunResult(read, snapshot())
+    result = RunResult(read, snapshot(), requests)
     if push:
         result.remakes, result.snapshot = _push(store, push, result.snapshot, snapshot)
         result.pushed = True

@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from auditor.audit.evaluate import (
     open_counts,
@@ -20,18 +19,16 @@ from auditor.audit.evaluate import (
     violations_path,
 )
 from auditor.audit.settings import Settings
+from auditor.commands.read import FileSource, Read, read_sources
 from auditor.config import Config
 from auditor.diff.compute import diff_sheet
 from auditor.diff.index import changed_rows_file, changes_file, record_paths
 from auditor.diff.model import SheetDiff
 from auditor.errors import GitError, SourceError, UsageError
-from auditor.smartsheet_client import SmartsheetApi
 from auditor.snapshot import canonical
 from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SUMMARY_FILE, SheetFiles
 from auditor.snapshot.model import Sheet
-from auditor.sources.api import read_sheet
-from auditor.sources.files import read_file
-from auditor.sources.smartsheet_rows import sheet_from_api
+from auditor.sources.discover import origin_text
 from auditor.store.gitstore import Store, check_folder_name, folder_id
 from auditor.store.message import SheetRecord, compose, sheet_records
 from auditor.store.readme import ReadmeSheet, render
@@ -79,12 +76,16 @@ class _Attempt:
     encoded: list[_Encoded]
     diffs: list[SheetDiff]
     changed: set[str]
+    left: dict[str, str]
+    origins: dict[str, str]
     new_trees: dict[str, str] = field(default_factory=dict)
     audited: dict[str, _Audited] = field(default_factory=dict)
 
     @property
     def folders(self) -> dict[str, str]:
-        return {**self.old_trees, **self.new_trees}
+        """Every sheet's folder in the new commit: read, carried, and not those that left."""
+        folders = {**self.old_trees, **self.new_trees}
+        return {key: tree for key, tree in folders.items() if key not in self.left}
 
 
 def take_snapshot(
@@ -98,6 +99,8 @@ def take_snapshot(
     run_url: str | None = None,
     settings: Settings | None = None,
     allow_mass_removal: bool = False,
+    origins: dict[str, str] | None = None,
+    left: dict[str, str] | None = None,
     before_update: Callable[[int], None] | None = None,
 ) -> SnapshotResult:
     """Commit `sheets` to the branch unless their data equals the tip's.
@@ -106,7 +109,10 @@ def take_snapshot(
     moving the branch; tests use it to lose a race on purpose. With `settings`, the rules
     are evaluated on the new snapshot and its open violations go into the trailers. A read
     that removes more than half of a sheet's rows is refused unless `allow_mass_removal`.
+    `origins` says why each sheet is audited (`folder:12`; default `listed`), `left` which
+    sheets on the branch leave the audit with this commit, and why.
     """
+    origins = origins or {}
     ids = [sheet.sheet_id for sheet in sheets]
     for sheet_id in ids:
         check_folder_name(sheet_id)
@@ -120,12 +126,17 @@ def take_snapshot(
         parent = store.tip()
         trees = store.sheet_trees(parent)
         _check_case_collisions(ids, trees)
-        diffs, changed = _compare(store, encoded, trees, ignored)
+        diffs, changed = _compare(store, encoded, trees, ignored, origins)
         if not allow_mass_removal:
             _check_removals(store, diffs, trees)
+        leaving = {key: why for key, why in (left or {}).items() if key in trees}
+        for sheet_id, why in sorted(leaving.items()):
+            gone = diff_sheet(sheet_id, store.sheet_files(trees[sheet_id]), None)
+            diffs.append(replace(gone, reason=why))
+            changed.add(sheet_id)
         if not changed:
             return SnapshotResult(None, parent, diffs)
-        work = _Attempt(parent, trees, encoded, diffs, changed)
+        work = _Attempt(parent, trees, encoded, diffs, changed, leaving, origins)
         # Compressing a 15 MB rows.json releases the GIL: it overlaps with the rules.
         with ThreadPoolExecutor(max_workers=1) as writer:
             written = {
@@ -133,7 +144,7 @@ def take_snapshot(
                 for item in encoded
                 if item.sheet.sheet_id in changed
             }
-            work.audited = _audit(store, parent, encoded, fetched_at, settings)
+            work.audited = _audit(store, parent, encoded, fetched_at, settings, leaving)
             work.new_trees = {key: future.result() for key, future in written.items()}
         commit = _commit(store, work, fetched_at, author, run_url)
         if before_update:
@@ -212,17 +223,19 @@ def snapshot_with(
     store: Store,
     config: Config,
     settings: Settings,
-    sheets: list[Sheet],
+    read: Read,
     fetched_at: dt.datetime | None = None,
     allow_mass_removal: bool = False,
 ) -> SnapshotResult:
-    """`take_snapshot` with the configured columns, author and run URL; with no sheet read
-    (every version unchanged), no commit and no work."""
-    if not sheets:
+    """`take_snapshot` of what was read, with the configured columns, author and run URL;
+    with no sheet read and none leaving (every version unchanged), no commit and no work."""
+    if not read.sheets and not read.left:
         return SnapshotResult(None, store.tip(), [])
     return take_snapshot(
         store,
-        sheets,
+        read.sheets,
+        origins=read.origins,
+        left=read.left,
         money_columns=config.money_columns,
         ignored_columns=config.ignored_columns,
         author=(config.author_name, config.author_email),
@@ -231,6 +244,31 @@ def snapshot_with(
         settings=settings,
         allow_mass_removal=allow_mass_removal,
     )
+
+
+def snapshot_sources(
+    store: Store,
+    config: Config,
+    settings: Settings,
+    *,
+    sheet_ids: list[str] | None = None,
+    file: FileSource | None = None,
+    fetched_at: dt.datetime | None = None,
+    allow_mass_removal: bool = False,
+) -> tuple[Read, SnapshotResult]:
+    """`auditor snapshot`: the given sheets (by default the configured ones and those the
+    configured folders and workspaces hold, unless a file is given) and the file, in one
+    commit."""
+    searching = config.sheets or config.folders or config.workspaces
+    if not sheet_ids and file is None and not searching:
+        raise UsageError(
+            "nothing to snapshot: give --sheet ID, set SOURCE_SHEET_ID or SOURCE_FOLDER_ID, "
+            "or --file PATH --key COLUMN"
+        )
+    check_fetch_time(store, fetched_at)
+    read, _ = read_sources(store, config, sheet_ids, file)
+    result = snapshot_with(store, config, settings, read, fetched_at, allow_mass_removal)
+    return read, result
 
 
 def _encode(sheet: Sheet, money_columns: tuple[str, ...]) -> _Encoded:
@@ -243,7 +281,11 @@ def _encode(sheet: Sheet, money_columns: tuple[str, ...]) -> _Encoded:
 
 
 def _compare(
-    store: Store, encoded: list[_Encoded], trees: dict[str, str], ignored: frozenset[str]
+    store: Store,
+    encoded: list[_Encoded],
+    trees: dict[str, str],
+    ignored: frozenset[str],
+    origins: dict[str, str],
 ) -> tuple[list[SheetDiff], set[str]]:
     diffs: list[SheetDiff] = []
     changed: set[str] = set()
@@ -262,6 +304,8 @@ def _compare(
                 "sheet under a new --id"
             )
         diff = diff_sheet(sheet_id, old, item.as_files(), ignored)
+        if old is None:
+            diff.reason = origin_text(origins.get(sheet_id, "listed"))
         diffs.append(diff)
         if old is None or diff.changed or old.meta != item.meta:
             changed.add(sheet_id)
@@ -301,8 +345,10 @@ def _records(
     previous = sheet_records(store.info(attempt.parent).message) if attempt.parent else {}
     records: dict[str, SheetRecord] = {}
     names: dict[str, str] = {}
-    for item, diff in zip(attempt.encoded, attempt.diffs, strict=True):
+    diffs = {diff.sheet_id: diff for diff in attempt.diffs}
+    for item in attempt.encoded:
         sheet_id = item.sheet.sheet_id
+        diff = diffs[sheet_id]
         names[sheet_id] = item.sheet.name
         summary = canonical.load(item.files[SUMMARY_FILE])
         before = previous.get(sheet_id)
@@ -317,6 +363,7 @@ def _records(
             len(diff.cells_changed),
             when if sheet_id in attempt.changed or before is None else before.last_change,
             audited.open if audited else (),
+            attempt.origins.get(sheet_id) or (before.found if before else "listed"),
         )
     folders = attempt.folders
     for sheet_id in folders.keys() - records.keys():
@@ -338,10 +385,10 @@ def _message(
     diffs = attempt.diffs
     ordered = sorted(diffs, key=lambda diff: diff.sheet_id not in attempt.changed)
     versions = {item.sheet.sheet_id: item.sheet.version for item in attempt.encoded}
-    summaries = [summary_line(diff, versions[diff.sheet_id]) for diff in ordered]
+    summaries = [summary_line(diff, versions.get(diff.sheet_id)) for diff in ordered]
     changes = [line for diff in ordered for line in change_lines(diff, len(diffs) > 1)]
     trailers = [records[key] for key in sorted(records)]
-    return compose(summaries, changes, fetched_at, trailers, run_url)
+    return compose(summaries, changes, fetched_at, trailers, run_url, attempt.left)
 
 
 def _audit(
@@ -350,6 +397,7 @@ def _audit(
     encoded: list[_Encoded],
     fetched_at: dt.datetime,
     settings: Settings | None,
+    leaving: dict[str, str],
 ) -> dict[str, _Audited]:
     """Each sheet's violations file (`audit/<sheet_id>.json`) and open counts by rule.
 
@@ -367,20 +415,14 @@ def _audit(
             tuple(open_counts(violations, settings, fetched_at.date()).items()),
         )
         for sheet_id, violations in found.items()
+        if sheet_id not in leaving
     }
 
 
 def _carried(store: Store, tree: str, previous: SheetRecord | None) -> SheetRecord:
     """The record of a sheet not read this time: same figures, no changes."""
     if previous is not None:
-        return SheetRecord(
-            previous.sheet_id,
-            previous.version,
-            previous.rows,
-            previous.cells,
-            last_change=previous.last_change,
-            open=previous.open,
-        )
+        return replace(previous, added=0, removed=0, changed=0)
     summary = canonical.load(store.read(tree, SUMMARY_FILE))
     sheet_id = canonical.load(store.read(tree, SHEET_FILE))["id"]
     return SheetRecord(sheet_id, None, summary["rows"], summary["cells"])
@@ -394,7 +436,10 @@ def summary_line(diff: SheetDiff, version: int | None) -> str:
     """`Billing 2026 (v142): +3 rows, -1 row, 7 cells`."""
     label = one_line(diff.name, NAME_SHOWN) + (f" (v{version})" if version is not None else "")
     if diff.status == "added":
-        return f"{label}: {plural(len(diff.rows_added), 'row')} (first snapshot)"
+        joined = f", {diff.reason}" if diff.reason not in ("", "listed") else ""
+        return f"{label}: {plural(diff.rows, 'row')} (first snapshot{joined})"
+    if diff.status == "removed":
+        return f"{label}: left the audit, {diff.reason} ({plural(diff.rows, 'row')} kept)"
     if diff.status == "unchanged":
         return f"{label}: unchanged"
     parts = [
@@ -420,7 +465,7 @@ def _count(count: int, noun: str) -> str:
 def change_lines(diff: SheetDiff, with_name: bool) -> list[str]:
     """One line per change, for the commit message; the baseline lists none. Sheet text is
     shown inert and cut short: a commit message stays a few KB whatever a cell holds."""
-    if diff.status == "added":
+    if diff.status in ("added", "removed"):
         return []
     prefix = f"{one_line(diff.name, NAME_SHOWN)}: " if with_name else ""
     lines = [f"{prefix}column {_quoted(title)} added" for title in diff.columns_added]
@@ -449,106 +494,3 @@ def _quoted(title: str) -> str:
 
 def _shown(value: object) -> str:
     return "(empty)" if value is None else one_line(str(value), TEXT_SHOWN)
-
-
-@dataclass(frozen=True)
-class FileSource:
-    """A file to snapshot (`auditor snapshot --file`), keyed by the configured key columns."""
-
-    path: Path
-    sheet_id: str | None = None
-    worksheet: str | None = None
-
-
-@dataclass
-class Read:
-    """What a run read: the sheets it has data of, and the ids it did not need to read."""
-
-    sheets: list[Sheet]
-    skipped: list[str]
-
-    @property
-    def versions(self) -> dict[str, int | None]:
-        return {sheet.sheet_id: sheet.version for sheet in self.sheets}
-
-
-def snapshot_sources(
-    store: Store,
-    config: Config,
-    settings: Settings,
-    *,
-    sheet_ids: list[str] | None = None,
-    file: FileSource | None = None,
-    fetched_at: dt.datetime | None = None,
-    allow_mass_removal: bool = False,
-) -> tuple[Read, SnapshotResult]:
-    """`auditor snapshot`: the given sheets (by default the configured ones, unless a file
-    is given) and the file, in one commit."""
-    if sheet_ids is None:
-        sheet_ids = [] if file else list(config.sheets)
-    if not sheet_ids and file is None:
-        raise UsageError(
-            "nothing to snapshot: give --sheet ID, set SOURCE_SHEET_ID, or --file PATH --key COLUMN"
-        )
-    check_fetch_time(store, fetched_at)
-    read = read_sources(store, config, sheet_ids, file)
-    result = snapshot_with(store, config, settings, read.sheets, fetched_at, allow_mass_removal)
-    return read, result
-
-
-def read_sources(
-    store: Store, config: Config, sheet_ids: list[str], file: FileSource | None = None
-) -> Read:
-    """The Smartsheet sheets whose version moved, and the file; the API client is closed
-    whatever happens."""
-    sheets, skipped = [], []
-    if sheet_ids:
-        api = SmartsheetApi.configured(config)
-        try:
-            sheets, skipped = read_smartsheet(store, api, sheet_ids, config)
-        finally:
-            api.close()
-    if file is not None:
-        sheets.append(
-            read_file(
-                file.path,
-                key_columns=config.key_columns,
-                sheet_id=file.sheet_id,
-                worksheet=file.worksheet,
-                money_columns=config.money_columns,
-            )
-        )
-    return Read(sheets, skipped)
-
-
-def read_smartsheet(
-    store: Store, api: SmartsheetApi, sheet_ids: list[str], config: Config
-) -> tuple[list[Sheet], list[str]]:
-    """The sheets whose version moved since the last snapshot, and the ids of the others.
-
-    A sheet whose version equals the one recorded with the tip is not read at all: the
-    version check is one small request, the full read of a large sheet is 40 MB.
-    """
-    bad = [sheet_id for sheet_id in sheet_ids if not sheet_id.isascii() or not sheet_id.isdigit()]
-    if bad:
-        raise UsageError(f"sheet id {bad[0]!r} is not a number (SOURCE_SHEET_ID, --sheet)")
-    # `0555` and `555` are one sheet to Smartsheet, so one folder here.
-    sheet_ids = list(dict.fromkeys(str(int(sheet_id)) for sheet_id in sheet_ids))
-    tip = store.tip()
-    records = sheet_records(store.info(tip).message) if tip else {}
-    sheets, skipped = [], []
-    for sheet_id in sheet_ids:
-        known = records.get(sheet_id)
-        data = read_sheet(api, sheet_id, known.version if known else None)
-        if data is None:
-            skipped.append(sheet_id)
-            continue
-        sheets.append(
-            sheet_from_api(
-                data,
-                sheet_id=sheet_id,
-                key_columns=config.key_columns,
-                money_columns=config.money_columns,
-            )
-        )
-    return sheets, skipped

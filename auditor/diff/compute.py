@@ -28,8 +28,9 @@ def diff_sheet(
 ) -> SheetDiff:
     latest = new or old
     assert latest is not None, "a sheet missing on both sides has no diff"
-    status = "added" if old is None else "removed" if new is None else "changed"
-    result = SheetDiff(sheet_id, latest.meta["name"], status)
+    if old is None or new is None:
+        return _joined_or_left(sheet_id, old, new)
+    result = SheetDiff(sheet_id, latest.meta["name"], "changed")
     old_columns = _columns(old)
     new_columns = _columns(new)
     renames = _renames(old_columns, new_columns)
@@ -52,15 +53,25 @@ def diff_sheet(
     common = sorted(old_rows.keys() & new_rows.keys())
     result.cells_changed = _cell_changes(common, old_rows, new_rows, ignored, order)
     result.formulas_changed = _formula_changes(common, old_rows, new_rows, order)
-    if not result.changed and old is not None and new is not None:
+    if not result.changed:
         result.status = "unchanged"
     return result
 
 
-def _columns(files: SheetFiles | None) -> dict[str, tuple[int, int | None]]:
+def _joined_or_left(sheet_id: str, old: SheetFiles | None, new: SheetFiles | None) -> SheetDiff:
+    """A sheet that joined the audit lists no rows (they are its baseline), nor one that
+    left (they are its history); the rows a leaving sheet held are kept for the events,
+    which count the money it took with it."""
+    if old is None:
+        assert new is not None
+        return SheetDiff(sheet_id, new.meta["name"], "added", rows=len(new.lines))
+    result = SheetDiff(sheet_id, old.meta["name"], "removed", rows=len(old.lines))
+    result.old_rows = old.parsed if old.parsed is not None else old.parse(old.lines)
+    return result
+
+
+def _columns(files: SheetFiles) -> dict[str, tuple[int, int | None]]:
     """Title -> (index, column id)."""
-    if files is None:
-        return {}
     return {c["title"]: (c["index"], c.get("id")) for c in files.meta.get("columns", [])}
 
 
@@ -76,9 +87,7 @@ def _renames(
     }
 
 
-def _system_columns(files: SheetFiles | None) -> frozenset[str]:
-    if files is None:
-        return frozenset()
+def _system_columns(files: SheetFiles) -> frozenset[str]:
     return frozenset(
         c["title"]
         for c in files.meta.get("columns", [])
@@ -86,19 +95,13 @@ def _system_columns(files: SheetFiles | None) -> frozenset[str]:
     )
 
 
-def _changed_rows(
-    old: SheetFiles | None, new: SheetFiles | None
-) -> tuple[dict[str, Row], dict[str, Row]]:
+def _changed_rows(old: SheetFiles, new: SheetFiles) -> tuple[dict[str, Row], dict[str, Row]]:
     """The rows whose lines differ, parsed; byte-equal lines are skipped unparsed."""
-    if old is None and new is not None and new.parsed is not None:
-        return {}, new.parsed
-    old_lines = old.lines if old else []
-    new_lines = new.lines if new else []
-    old_set = set(old_lines)
-    new_set = set(new_lines)
+    old_set = set(old.lines)
+    new_set = set(new.lines)
     return (
-        old.parse(line for line in old_lines if line not in new_set) if old else {},
-        new.parse(line for line in new_lines if line not in old_set) if new else {},
+        old.parse(line for line in old.lines if line not in new_set),
+        new.parse(line for line in new.lines if line not in old_set),
     )
 
 

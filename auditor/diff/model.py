@@ -40,10 +40,15 @@ class SheetDiff:
     old_rows: dict[str, Row] = field(default_factory=dict, repr=False)
     """The changed rows as they were (metadata included, renames applied): for events."""
     new_rows: dict[str, Row] = field(default_factory=dict, repr=False)
+    rows: int = 0
+    """For a sheet that joined or left the audit (status added or removed): the rows it
+    held. Its rows are not listed: they are its baseline, or its history."""
+    reason: str = ""
+    """Why it joined (`folder 12`) or left (`deleted or no longer shared`)."""
 
     @property
     def changed(self) -> bool:
-        return any(
+        return self.status in ("added", "removed") or any(
             (
                 self.rows_added,
                 self.rows_removed,

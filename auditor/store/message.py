@@ -17,6 +17,7 @@ from auditor.text import iso
 
 FETCHED_AT = "Fetched-At"
 SHEET = "Auditor-Sheet"
+LEFT = "Auditor-Left"
 RUN_URL = "Run-URL"
 MAX_CHANGE_LINES = 20
 TRAILER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*): (.*)$")
@@ -37,6 +38,8 @@ class SheetRecord:
     last_change: str = ""
     open: tuple[tuple[str, int], ...] = ()
     """Open (not waived) violations by rule in this snapshot."""
+    found: str = "listed"
+    """Why the sheet is audited: `listed`, `folder:ID`, `workspace:ID` or `copy:ID`."""
 
     def trailer(self) -> str:
         version = "-" if self.version is None else str(self.version)
@@ -44,7 +47,8 @@ class SheetRecord:
         return (
             f"{SHEET}: {_word(self.sheet_id)} version={version} rows={self.rows} "
             f"cells={self.cells} added={self.added} removed={self.removed} "
-            f"changed={self.changed} last-change={self.last_change} open={violations}"
+            f"changed={self.changed} last-change={self.last_change} open={violations} "
+            f"found={self.found}"
         )
 
     @classmethod
@@ -71,6 +75,7 @@ class SheetRecord:
                     )
                     if count
                 ),
+                found=fields.get("found", "listed"),
             )
         except ValueError:
             return None
@@ -99,11 +104,17 @@ def compose(
     fetched_at: dt.datetime,
     records: list[SheetRecord],
     run_url: str | None,
+    left: dict[str, str] | None = None,
 ) -> str:
+    """The message; `left` maps each sheet that left the audit in this snapshot to why."""
     shown = changes[:MAX_CHANGE_LINES]
     if len(changes) > MAX_CHANGE_LINES:
         shown.append(f"... and {len(changes) - MAX_CHANGE_LINES} more changes")
     trailers = [f"{FETCHED_AT}: {iso(fetched_at)}"] + [record.trailer() for record in records]
+    trailers += [
+        f"{LEFT}: {_word(sheet_id)} {orjson.dumps(why).decode()}"
+        for sheet_id, why in sorted((left or {}).items())
+    ]
     if run_url:
         trailers.append(f"{RUN_URL}: {run_url}")
     parts = ["\n".join(summaries)]
@@ -120,6 +131,21 @@ def trailers(message: str) -> list[tuple[str, str]]:
     if not pairs or not all(pairs):
         return []
     return [(match[1], match[2]) for match in pairs if match]
+
+
+def left_sheets(message: str) -> dict[str, str]:
+    """The sheets that left the audit in a snapshot, and why (`Auditor-Left` trailers)."""
+    found = {}
+    for name, value in trailers(message):
+        if name == LEFT:
+            try:
+                sheet_id, rest = _first_word(value)
+                why = json.loads(rest)
+            except ValueError:
+                continue
+            if isinstance(why, str):
+                found[sheet_id] = why
+    return found
 
 
 def sheet_records(message: str) -> dict[str, SheetRecord]:

@@ -1,0 +1,182 @@
+"""What a run reads: the sheets to audit (listed and found), each read when its version
+moved, several at once; the sheets that left the audit, and why; those that failed.
+
+A sheet that could not be read this time (a 5xx, a timeout, a torn read) is carried
+forward as it was, never recorded as removed: the run says so and exits 3. A sheet that
+left (deleted, unshared, moved out of its folder, renamed into an exclude glob) is one
+event, not thousands of removed rows.
+
+Which sheets may leave is decided by where they came from, which each snapshot records
+(`found=` in its trailer): a run only answers for what it searched. A sheet found in a
+folder this run did not search, or listed by id, is another job's and is carried (several
+jobs of a matrix share one branch, each with its own sheets).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from auditor.config import Config
+from auditor.errors import SourceError
+from auditor.smartsheet_client import NotFound, SmartsheetApi
+from auditor.snapshot.model import Sheet
+from auditor.sources.api import read_sheet
+from auditor.sources.discover import Discovery, discover, origin_text, sheet_ids
+from auditor.sources.files import read_file
+from auditor.sources.smartsheet_rows import sheet_from_api
+from auditor.store.gitstore import Store
+from auditor.store.message import SheetRecord, sheet_records
+
+# Sheets read at once. Each read is a version check and then a page or a few per sheet;
+# the client keeps the whole run under Smartsheet's 300 requests a minute.
+READERS = 8
+GONE = "deleted, or no longer shared with the token (HTTP 404)"
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """A file to snapshot (`auditor snapshot --file`), keyed by the configured key columns."""
+
+    path: Path
+    sheet_id: str | None = None
+    worksheet: str | None = None
+
+
+@dataclass
+class Read:
+    """What a run read, and what it knows of the sheets it did not."""
+
+    sheets: list[Sheet] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Ids whose version has not moved since the last snapshot: not read."""
+    origins: dict[str, str] = field(default_factory=dict)
+    """Every audited sheet's origin (`listed`, `folder:ID`...), for the trailers."""
+    left: dict[str, str] = field(default_factory=dict)
+    """Sheets that left the audit, and why."""
+    failed: dict[str, str] = field(default_factory=dict)
+    """Sheets that could not be read this time, and the error: carried forward."""
+    discovery: Discovery | None = None
+
+    @property
+    def versions(self) -> dict[str, int | None]:
+        return {sheet.sheet_id: sheet.version for sheet in self.sheets}
+
+
+def read_sources(
+    store: Store, config: Config, sheet_ids: list[str] | None, file: FileSource | None = None
+) -> tuple[Read, int]:
+    """The sheets to snapshot, and the number of API requests it took. `sheet_ids` (from
+    `--sheet`) replaces the configured sheets, folders and workspaces; with a file and no
+    ids, only the file is read."""
+    if sheet_ids is not None:
+        config = replace(config, sheets=tuple(sheet_ids), folders=(), workspaces=())
+        config = replace(config, follow_copies=False)
+    elif file is not None:
+        config = replace(config, sheets=(), folders=(), workspaces=(), follow_copies=False)
+    read, requests = Read(), 0
+    if config.sheets or config.folders or config.workspaces:
+        api = SmartsheetApi.configured(config)
+        try:
+            read = read_smartsheet(store, api, config)
+        finally:
+            api.close()
+        requests = api.requests
+    if file is not None:
+        sheet = read_file(
+            file.path,
+            key_columns=config.key_columns,
+            sheet_id=file.sheet_id,
+            worksheet=file.worksheet,
+            money_columns=config.money_columns,
+        )
+        read.sheets.append(sheet)
+    return read, requests
+
+
+def read_smartsheet(store: Store, api: SmartsheetApi, config: Config) -> Read:
+    """The audited sheets whose version moved since the last snapshot, read several at once.
+
+    A sheet whose version equals the one recorded with the tip is not read at all: the
+    version check is one small request, the full read of a large sheet is 40 MB.
+    """
+    discovery = discover(api, config)
+    tip = store.tip()
+    records = sheet_records(store.info(tip).message) if tip else {}
+    on_branch = set(store.sheet_trees(tip))
+    read = Read(discovery=discovery)
+    read.origins = {found.sheet_id: found.origin for found in discovery.audited}
+
+    def fetch(sheet_id: str) -> dict | None:
+        known = records.get(sheet_id)
+        return read_sheet(api, sheet_id, known.version if known else None)
+
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        futures = {sheet_id: pool.submit(fetch, sheet_id) for sheet_id in discovery.sheet_ids}
+    for sheet_id, future in futures.items():
+        try:
+            data = future.result()
+        except NotFound:
+            if sheet_id not in on_branch:
+                raise
+            read.left[sheet_id] = GONE
+            continue
+        except SourceError as error:
+            read.failed[sheet_id] = str(error)
+            continue
+        if data is None:
+            read.skipped.append(sheet_id)
+            continue
+        sheet = sheet_from_api(
+            data,
+            sheet_id=sheet_id,
+            key_columns=config.key_columns,
+            money_columns=config.money_columns,
+        )
+        read.sheets.append(sheet)
+    read.left |= _left(api, config, discovery, on_branch, records)
+    for sheet_id in read.left:
+        read.origins.pop(sheet_id, None)
+    return read
+
+
+def _left(
+    api: SmartsheetApi,
+    config: Config,
+    discovery: Discovery,
+    on_branch: set[str],
+    records: dict[str, SheetRecord],
+) -> dict[str, str]:
+    """The sheets on the branch that this run searched for and did not find, and why."""
+    audited = set(discovery.sheet_ids)
+    excluded = {item.sheet_id: item for item in discovery.excluded}
+    left = {}
+    for sheet_id in sorted(on_branch - audited):
+        record = records.get(sheet_id)
+        origin = record.found if record else "listed"
+        if not _searched(origin, config):
+            continue
+        if sheet_id in excluded:
+            item = excluded[sheet_id]
+            left[sheet_id] = f"now named {item.name!r}: {item.why}"
+            continue
+        try:
+            api.get(f"/sheets/{sheet_id}/version", f"sheet {sheet_id}")
+        except NotFound:
+            left[sheet_id] = GONE
+        else:
+            copy = origin.startswith("copy:")
+            where = "an audited sheet's copy" if copy else f"in {origin_text(origin)}"
+            left[sheet_id] = f"no longer {where}"
+    return left
+
+
+def _searched(origin: str, config: Config) -> bool:
+    """Whether this run looked where a sheet of this origin was found."""
+    kind, _, of = origin.partition(":")
+    return (
+        (kind == "folder" and of in sheet_ids(config.folders, "SOURCE_FOLDER_ID"))
+        or (kind == "workspace" and of in sheet_ids(config.workspaces, "SOURCE_WORKSPACE_ID"))
+        or (kind == "copy" and config.follow_copies)
+    )
