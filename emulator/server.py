@@ -114,6 +114,7 @@ connection, or a request carried out whose answer is lost.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import email.parser
 import functools
@@ -126,6 +127,7 @@ import threading
 import time
 import urllib.parse
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -152,9 +154,21 @@ from emulator.rules import (
     row_cells,
     sheet_columns,
 )
+from emulator.tree import (
+    Place,
+    children,
+    created,
+    destination,
+    metadata,
+    name_of,
+    new_container,
+    sheet_list,
+    workspace_list,
+)
 from emulator.views import (
     Cells,
     Shape,
+    choices,
     columns_view,
     flag,
     index_page,
@@ -172,6 +186,23 @@ MAX_ATTACHMENT_BYTES = 30 * 1024 * 1024
 HEAVY_COST = 10
 WINDOW = 60.0
 WRITERS = frozenset({"EDITOR", "EDITOR_SHARE", "ADMIN", "OWNER"})
+# What a copy may bring along (POST /sheets/{id}/copy `include`): the emulator keeps rows
+# and attachments; it has no cell links, discussions, filters, forms, rules or shares, so
+# copying those copies nothing.
+COPY_INCLUDES = frozenset(
+    {
+        "attachments",
+        "cellLinks",
+        "data",
+        "discussions",
+        "filters",
+        "forms",
+        "ruleRecipients",
+        "rules",
+        "shares",
+        "all",
+    }
+)
 ADMINS = frozenset({"ADMIN", "OWNER"})
 # The errorCode an injected fault carries when the test gives none: the code the docs pair
 # with that HTTP status.
@@ -272,13 +303,24 @@ class Emulator:
     faults: list[Fault] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
     history: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
-    # Containers new sheets may be created in (POST /folders/{id}/sheets, /workspaces/...).
-    folders: set[int] = field(default_factory=set)
-    workspaces: set[int] = field(default_factory=set)
+    # Folders and workspaces by id, as their metadata shows them, and where each sheet and
+    # folder is: ("sheet", id) or ("folder", id) to ("folder", id) or ("workspace", id).
+    # A sheet that is in none is in the user's Sheets home: GET /sheets lists it all the same.
+    folders: dict[int, dict[str, Any]] = field(default_factory=dict)
+    workspaces: dict[int, dict[str, Any]] = field(default_factory=dict)
+    places: dict[tuple[str, int], Place] = field(default_factory=dict)
     requests_per_minute: int = 300
     history_per_minute: int = 30
     attachments_per_minute: int = 30
     clock: Callable[[], float] = time.monotonic
+    # Seconds every request waits before it is answered, as over a network (benchmarks).
+    latency: float = 0.0
+    # The lengths of successive pages of token-paged listings, cycled, each at most
+    # maxItems: pages shorter than asked for, even empty, as the API may send them, so that
+    # a client is seen to follow lastKey rather than count. Empty: full pages.
+    token_page_sizes: tuple[int, ...] = ()
+    # The requests each token had refused by the rate limits (429).
+    rate_limited: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -287,6 +329,7 @@ class Emulator:
         self._server: ThreadingHTTPServer | None = None
         self._scheme = "http"
         self._calls: dict[str, list[tuple[float, int, str | None]]] = {}
+        self._charged: dict[str, list[tuple[float, int]]] = {}
 
     # Control, for tests and the demo.
 
@@ -322,11 +365,15 @@ class Emulator:
     def base_url(self) -> str:
         return f"{self._scheme}://127.0.0.1:{self.port}/2.0"
 
-    def add_sheet(self, sheet: dict[str, Any]) -> int:
-        """Serve `sheet`, a GET /sheets/{id} response (a saved one, or made by a test). Its
-        cells get the displayValue the API would send; it is served as it is from then on,
-        so a test that edits it directly keeps it in the API's shape."""
+    def add_sheet(
+        self, sheet: dict[str, Any], *, folder: int | None = None, workspace: int | None = None
+    ) -> int:
+        """Serve `sheet`, a GET /sheets/{id} response (a saved one, or made by a test), in a
+        folder or a workspace if given. Its cells get the displayValue the API would send;
+        it is served as it is from then on, so a test that edits it directly keeps it in
+        the API's shape. A `source` ({"id", "type": "sheet"}) makes it a copy."""
         with self.lock:
+            self._put(("sheet", int(sheet["id"])), self._place(folder, workspace))
             self.sheets[int(sheet["id"])] = sheet
             sheet.setdefault("version", 1)
             sheet.setdefault("accessLevel", "OWNER")
@@ -338,6 +385,78 @@ class Emulator:
                     add_display(columns.get(cell.get("columnId"), {}), cell)
         return int(sheet["id"])
 
+    def add_workspace(
+        self, name: str, *, workspace_id: int | None = None, access: str = "OWNER"
+    ) -> int:
+        """A new workspace (the token's access to it: `access`); its id."""
+        with self.lock:
+            made = self.new_id() if workspace_id is None else workspace_id
+            self.workspaces[made] = new_container("workspace", made, name, _now(), access)
+        return made
+
+    def add_folder(
+        self,
+        name: str,
+        *,
+        folder: int | None = None,
+        workspace: int | None = None,
+        folder_id: int | None = None,
+    ) -> int:
+        """A new folder, in a folder or a workspace if given; its id."""
+        with self.lock:
+            made = self.new_id() if folder_id is None else folder_id
+            self.folders[made] = new_container("folder", made, name, _now(), "OWNER")
+            self._put(("folder", made), self._place(folder, workspace))
+        return made
+
+    def copy_sheet(
+        self,
+        sheet_id: int,
+        name: str,
+        *,
+        folder: int | None = None,
+        workspace: int | None = None,
+        data: bool = True,
+    ) -> int:
+        """A copy of a sheet, as POST /sheets/{id}/copy makes one (its rows with `data`),
+        with a `source` naming the original: a copy crews made, for tests and the demo. Its
+        rows are written by the user of the first of `tokens`."""
+        with self.lock:
+            include = {"data"} if data else set()
+            user = next(iter(self.tokens.values()))
+            place = self._place(folder, workspace)
+            return self._copy(self.sheets[sheet_id], name, place, include, user)["id"]
+
+    def move(
+        self, kind: str, item_id: int, *, folder: int | None = None, workspace: int | None = None
+    ) -> None:
+        """Move a sheet or a folder (`kind`) into a folder or a workspace, or with neither to
+        the Sheets home (out of every folder). To delete a sheet, delete it from `sheets`."""
+        with self.lock:
+            self.places.pop((kind, item_id), None)
+            self._put((kind, item_id), self._place(folder, workspace))
+
+    def request_counts(self) -> Counter[tuple[str, str]]:
+        """The requests received so far by method and route, ids written `{id}`: ("GET",
+        "/folders/{id}/children") and so on."""
+        with self.lock:
+            seen = list(self.requests)
+        return Counter((method, re.sub(r"/[0-9]+(?=/|$)", "/{id}", path)) for method, path in seen)
+
+    def peak_per_minute(self, token: str) -> int:
+        """The most a token was charged within any 60 s of `clock` (a cell history call or a
+        file upload counts 10): what a client used of its 300 a minute at its busiest."""
+        with self.lock:
+            charged = list(self._charged.get(token, []))
+        peak, total, first = 0, 0, 0
+        for when, cost in charged:
+            total += cost
+            while charged[first][0] <= when - WINDOW:
+                total -= charged[first][1]
+                first += 1
+            peak = max(peak, total)
+        return peak
+
     def inject(self, path: str, **options: Any) -> Fault:
         fault = Fault(path, **options)
         with self.lock:
@@ -346,6 +465,22 @@ class Emulator:
 
     def new_id(self) -> int:
         return next(self._ids)
+
+    def _place(self, folder: int | None, workspace: int | None) -> Place | None:
+        """Where seeding puts something: a folder, a workspace, or (neither) the home."""
+        if folder is not None and workspace is not None:
+            raise ValueError("a folder or a workspace, not both")
+        if folder is not None and folder not in self.folders:
+            raise ValueError(f"no folder {folder}: add_folder() it first")
+        if workspace is not None and workspace not in self.workspaces:
+            raise ValueError(f"no workspace {workspace}: add_workspace() it first")
+        if folder is not None:
+            return ("folder", folder)
+        return None if workspace is None else ("workspace", workspace)
+
+    def _put(self, item: tuple[str, int], place: Place | None) -> None:
+        if place is not None:
+            self.places[item] = place
 
     # Request handling.
 
@@ -356,6 +491,8 @@ class Emulator:
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query).items()}
         with self.lock:
             self.requests.append((method, path))
+        if self.latency:
+            self.stopping.wait(self.latency)
         fault = self._take_fault(method, path, parsed.query)
         if fault is not None and fault.applied:
             self._answer(method, path, query, headers, body)
@@ -447,6 +584,10 @@ class Emulator:
                 heavy is not None and sum(call[2] == heavy for call in calls) >= limit[heavy]
             )
             self._calls[token] = calls if over else [*calls, (now, cost, heavy)]
+            if over:
+                self.rate_limited[token] += 1
+            else:
+                self._charged.setdefault(token, []).append((now, cost))
         if over:
             raise ApiError(429, 4003, "Rate limit exceeded.")
 
@@ -455,9 +596,12 @@ class Emulator:
     ) -> tuple[int, Any]:
         if method == "GET" and parts == ["users", "me"]:
             return 200, self._profile(user)
-        if method == "POST" and (parts == ["sheets"] or _in_container(parts)):
-            self._container(parts)
-            return 200, self._create_sheet(_json(headers, body))
+        if method == "GET" and parts == ["sheets"]:
+            return 200, sheet_list(self.sheets, query)
+        if method == "POST" and parts == ["sheets"]:
+            return 200, self._create_sheet(_json(headers, body), None)
+        if parts[0] in ("folders", "workspaces"):
+            return 200, self._containers(method, parts, query, headers, body)
         if len(parts) < 2 or parts[0] != "sheets":
             raise not_found()
         sheet = self._sheet(parts[1])
@@ -501,6 +645,8 @@ class Emulator:
         if method == "POST" and rest == ["attachments"]:
             _allowed(sheet, WRITERS)
             return self._attach(sheet, headers, body, user)
+        if method == "POST" and rest == ["copy"]:
+            return self._copy_request(sheet, query, _json(headers, body), user)
         raise not_found()
 
     def _sheet(self, text: str) -> dict[str, Any]:
@@ -509,10 +655,38 @@ class Emulator:
             raise not_found()
         return sheet
 
-    def _container(self, parts: list[str]) -> None:
-        known = {"folders": self.folders, "workspaces": self.workspaces}
-        if parts != ["sheets"] and _number(parts[1]) not in known[parts[0]]:
+    def _containers(
+        self, method: str, parts: list[str], query: dict, headers: Any, body: bytes
+    ) -> dict[str, Any]:
+        """/workspaces, and a folder's or a workspace's children, metadata, new folders and
+        new sheets. GET /folders/{id} and GET /workspaces/{id}, which nested their sheets,
+        are removed from the API: 404, as for any path it does not have."""
+        if parts == ["workspaces"] and method == "GET":
+            return workspace_list(self.workspaces, query, self.token_page_sizes)
+        if parts == ["workspaces"] and method == "POST":
+            return created(self.workspaces[self.add_workspace(name_of(_json(headers, body)))])
+        if len(parts) != 3:
             raise not_found()
+        place = (parts[0][:-1], _number(parts[1]))
+        document = self._container(place)
+        if method == "GET" and parts[2] == "children":
+            held = {"folder": self.folders, "sheet": self.sheets}
+            return children(self.places, held, place, query, self.token_page_sizes)
+        if method == "GET" and parts[2] == "metadata":
+            return metadata(place[0], document, query)
+        if method == "POST" and parts[2] == "folders":
+            name = name_of(_json(headers, body))
+            return created(self.folders[self.add_folder(name, **{place[0]: place[1]})])
+        if method == "POST" and parts[2] == "sheets":
+            return self._create_sheet(_json(headers, body), place)
+        raise not_found()
+
+    def _container(self, place: tuple[str, int | None]) -> dict[str, Any]:
+        known = {"folder": self.folders, "workspace": self.workspaces}[place[0]]
+        found = known.get(place[1]) if place[1] is not None else None
+        if found is None:
+            raise not_found()
+        return found
 
     def _profile(self, user: str) -> dict[str, Any]:
         """GET /users/me, with the fields of the API's UserProfile."""
@@ -540,7 +714,7 @@ class Emulator:
             "role": "",
         }
 
-    def _create_sheet(self, data: Any) -> dict[str, Any]:
+    def _create_sheet(self, data: Any, place: Place | None) -> dict[str, Any]:
         columns = sheet_columns(data, self.new_id)
         sheet_id = self.new_id()
         sheet = {
@@ -555,8 +729,60 @@ class Emulator:
             "rows": [],
         }
         self.add_sheet(sheet)
+        self._put(("sheet", sheet_id), place)
         result = {k: sheet[k] for k in ("id", "name", "accessLevel", "permalink", "columns")}
         return {"message": "SUCCESS", "resultCode": 0, "result": result}
+
+    def _copy_request(
+        self, sheet: dict[str, Any], query: dict, data: Any, user: str
+    ) -> dict[str, Any]:
+        """POST /sheets/{id}/copy: a ContainerDestination (where, and the new name)."""
+        include = choices(query, "include", COPY_INCLUDES)
+        choices(query, "exclude", {"sheetHyperlinks"})
+        place, name = destination(data)
+        if place is not None:
+            self._container(place)
+        made = self._copy(sheet, name, place, include, user)
+        result = {k: made[k] for k in ("id", "name", "accessLevel", "permalink")}
+        return {"message": "SUCCESS", "resultCode": 0, "result": result}
+
+    def _copy(
+        self,
+        sheet: dict[str, Any],
+        name: str,
+        place: Place | None,
+        include: set[str],
+        user: str,
+    ) -> dict[str, Any]:
+        """A new sheet with the original's columns (new ids), its rows with `data` (new
+        ids; without their cells' history), its attachments with `attachments`, owned by
+        the caller, and a `source` naming the original."""
+        now, who = _now(), _writer(user)
+        wanted = COPY_INCLUDES if "all" in include else include
+        made_id = self.new_id()
+        columns = {column["id"]: self.new_id() for column in sheet["columns"]}
+        copied = sheet["rows"] if "data" in wanted else []
+        rows = {row["id"]: self.new_id() for row in copied}
+        made = {
+            "id": made_id,
+            "name": name,
+            "version": 1,
+            "accessLevel": "OWNER",
+            "permalink": f"https://app.smartsheet.com/sheets/{made_id}",
+            "createdAt": now,
+            "modifiedAt": now,
+            "source": {"id": sheet["id"], "type": "sheet"},
+            "columns": [{**copy.deepcopy(c), "id": columns[c["id"]]} for c in sheet["columns"]],
+            "rows": [_copied_row(row, columns, rows, who, now) for row in copied],
+        }
+        if "attachments" in wanted:
+            self.attachments[made_id] = [
+                {**attachment, "id": self.new_id(), "parentId": made_id}
+                for attachment in self.attachments.get(sheet["id"], [])
+            ]
+        self.add_sheet(made)
+        self._put(("sheet", made_id), place)
+        return made
 
     def _row(self, sheet: dict[str, Any], text: str, query: dict) -> dict[str, Any]:
         """GET /sheets/{id}/rows/{rowId}, with include, exclude and level."""
@@ -747,10 +973,6 @@ def _heavy(method: str, parts: list[str], headers: Any) -> str | None:
     return None
 
 
-def _in_container(parts: list[str]) -> bool:
-    return len(parts) == 3 and parts[0] in ("folders", "workspaces") and parts[2] == "sheets"
-
-
 def _allowed(sheet: dict[str, Any], levels: frozenset[str]) -> None:
     if sheet.get("accessLevel", "OWNER") not in levels:
         raise ApiError(403, 1004, "You are not authorized to perform this action.")
@@ -801,6 +1023,23 @@ def _target(rows: dict[int, dict[str, Any]], item: dict[str, Any]) -> dict[str, 
     if row is None:
         raise not_found()
     return row
+
+
+def _copied_row(
+    row: dict[str, Any], columns: dict[int, int], rows: dict[int, int], who: dict, now: str
+) -> dict[str, Any]:
+    """A row of a copy: new ids for it, its parent and its cells' columns; written now by
+    whoever made the copy."""
+    made = {k: copy.deepcopy(row[k]) for k in ("expanded", "format", "locked") if k in row}
+    made.update(id=rows[row["id"]], createdAt=now, modifiedAt=now, createdBy=who, modifiedBy=who)
+    if row.get("parentId") in rows:
+        made["parentId"] = rows[row["parentId"]]
+    made["cells"] = [
+        {**copy.deepcopy(cell), "columnId": columns[cell["columnId"]]}
+        for cell in row.get("cells", ())
+        if cell.get("columnId") in columns
+    ]
+    return made
 
 
 def _row_fields(item: dict[str, Any]) -> dict[str, Any]:

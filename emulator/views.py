@@ -9,14 +9,22 @@ is left out unless asked.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from emulator.errors import bad_parameter, not_emulated
 
 DEFAULT_PAGE_SIZE = 100
+DEFAULT_MAX_ITEMS = 100
+MAX_ITEMS = range(100, 1001, 100)
+# Offset paging, which token-paged listings do not have (it was sunset on them in 2026).
+OFFSET_PARAMETERS = ("page", "pageSize", "includeAll")
 # Column types reported as TEXT_NUMBER (with a display-string value) below this `level`.
 LEVELS = {"MULTI_CONTACT_LIST": 1, "MULTI_PICKLIST": 2}
 # GET sheet parameters that choose which rows come back: serving every row instead would let
@@ -56,7 +64,8 @@ def flag(query: dict[str, str], name: str) -> bool:
 
 
 def sheet_view(sheet: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
-    """GET /sheets/{id}: paging, include, exclude, level, columnIds and ifVersionAfter."""
+    """GET /sheets/{id}: paging, include, exclude, level, columnIds and ifVersionAfter. A
+    copy's `source` shows only with include=source, as the API sends it."""
     for name in ROW_FILTERS:
         if name in query:
             raise not_emulated(f"the {name} parameter of GET /sheets/{{id}}")
@@ -68,7 +77,8 @@ def sheet_view(sheet: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
     columns = [column for column in sheet["columns"] if not wanted or column["id"] in wanted]
     rows, start = _page(sheet["rows"], query)
     siblings = sibling_ids(sheet["rows"])[start : start + len(rows)]
-    view = {key: value for key, value in sheet.items() if key not in ("rows", "columns")}
+    hidden = {"rows", "columns"} | ({"source"} - shape.include)
+    view = {key: value for key, value in sheet.items() if key not in hidden}
     view["totalRowCount"] = len(sheet["rows"])
     view["columns"] = columns_view(columns, shape.level)
     cells = Cells(columns, shape, complete=not wanted and len(columns) == len(sheet["columns"]))
@@ -162,19 +172,82 @@ class Cells:
 
 
 def index_page(items: Sequence[Any], query: dict[str, str]) -> dict[str, Any]:
-    """An IndexResult: `includeAll=true` overrides page and pageSize."""
+    """An IndexResult: `includeAll=true` overrides page and pageSize; a page past the end is
+    the last page, as the docs' paging parameters say."""
     if flag(query, "includeAll"):
         size, page = max(1, len(items)), 1
     else:
         size = integer(query, "pageSize", DEFAULT_PAGE_SIZE)
         page = integer(query, "page", 1)
+    pages = max(1, math.ceil(len(items) / size))
+    page = min(page, pages)
     return {
         "pageNumber": page,
         "pageSize": size,
-        "totalPages": max(1, math.ceil(len(items) / size)),
+        "totalPages": pages,
         "totalCount": len(items),
         "data": list(items[(page - 1) * size : page * size]),
     }
+
+
+def token_page(
+    items: Sequence[dict[str, Any]], query: dict[str, str], scope: str, sizes: Sequence[int] = ()
+) -> dict[str, Any]:
+    """A token-paged listing: up to `maxItems` items from where `lastKey` left off, and a
+    `lastKey` only while more remain. `sizes` are the lengths of successive pages (cycled,
+    each at most maxItems), for pages shorter than maxItems, even empty, as the API may
+    send them. A key names the last item it served, so a listing that changes between
+    pages goes on after that item; it is refused on another listing (`scope`)."""
+    for name in OFFSET_PARAMETERS:
+        if name in query:
+            raise bad_parameter(name, query[name])
+    limit = _max_items(query)
+    start, page = _resume(query.get("lastKey"), scope, items)
+    size = min(limit, sizes[page % len(sizes)]) if sizes else limit
+    served = list(items[start : start + size])
+    answer: dict[str, Any] = {"data": served}
+    if start + len(served) < len(items):
+        last = _item_key(served[-1]) if served else None
+        answer["lastKey"] = _token(scope, start + len(served), page + 1, last)
+    return answer
+
+
+def _max_items(query: dict[str, str]) -> int:
+    """100 to 1000 in steps of 100, as the docs give them; 100 when not given."""
+    text = query.get("maxItems")
+    if text is None:
+        return DEFAULT_MAX_ITEMS
+    if not text.isdigit() or int(text) not in MAX_ITEMS:
+        raise bad_parameter("maxItems", text)
+    return int(text)
+
+
+def _token(scope: str, position: int, page: int, last: list[Any] | None) -> str:
+    document = {"scope": scope, "at": position, "page": page, "after": last}
+    return base64.urlsafe_b64encode(orjson.dumps(document)).decode().rstrip("=")
+
+
+def _resume(key: str | None, scope: str, items: Sequence[dict[str, Any]]) -> tuple[int, int]:
+    """Where a page starts, and its number, from the key of the page before."""
+    if key is None:
+        return 0, 0
+    try:
+        document = orjson.loads(base64.urlsafe_b64decode(key + "=" * (-len(key) % 4)))
+        position, page = int(document["at"]), int(document["page"])
+        fits = document["scope"] == scope
+    except (ValueError, TypeError, KeyError, binascii.Error, orjson.JSONDecodeError):
+        fits = False
+    if not fits:
+        raise bad_parameter("lastKey", key)
+    after = document["after"]
+    for index, item in enumerate(items):
+        if after is not None and _item_key(item) == after:
+            return index + 1, page
+    return min(position, len(items)), page
+
+
+def _item_key(item: dict[str, Any]) -> list[Any]:
+    return [item.get("resourceType"), item["id"]]
 
 
 def _page(rows: list[dict[str, Any]], query: dict[str, str]) -> tuple[list[dict[str, Any]], int]:
@@ -190,6 +263,15 @@ def _page(rows: list[dict[str, Any]], query: dict[str, str]) -> tuple[list[dict[
 
 def _flattened(column: dict[str, Any], level: int) -> bool:
     return LEVELS.get(column.get("type", ""), 0) > level
+
+
+def choices(query: dict[str, str], name: str, allowed: Collection[str]) -> set[str]:
+    """The values of a comma-separated parameter that takes only those the docs list."""
+    given = set(_listed(query, name))
+    unknown = sorted(given - set(allowed))
+    if unknown:
+        raise bad_parameter(name, unknown[0])
+    return given
 
 
 def _listed(query: dict[str, str], name: str) -> list[str]:

@@ -53,16 +53,15 @@ KNOWN_DIFFERENCES = {
     "or accessLevel in GET row",
     "Assume User - Can Be Set": "the emulator has no admins, so an Assume-User header is "
     "refused (1030)",
+    "List Sheets - Include Owner Info": "owners are not emulated: include=ownerInfo is refused "
+    "(1146)",
 }
 OUT_OF_SCOPE = {
-    "List Sheets - No Params": "GET /sheets (listing sheets)",
-    "List Sheets - Include Owner Info": "GET /sheets (listing sheets)",
     "Serialization - Home": "GET /home",
     "Serialization - Groups": "POST /groups",
     "Serialization - Discussion": "POST /sheets/{id}/rows/{id}/discussions",
     "Serialization - Contact": "GET /contacts/{id}",
     "Serialization - Folder": "POST /home/folders",
-    "Serialization - Workspace": "POST /workspaces",
     "Serialization - User": "POST /users",
     "Serialization - AlternateEmail": "POST /users/{id}/alternateemails",
     "Serialization - IndexResult": "GET /users",
@@ -94,6 +93,9 @@ REPLAYED = sorted(name for name in SCENARIOS if name not in OUT_OF_SCOPE)
 FRUIT = {101: ("Fruit", "TEXT_NUMBER"), 102: ("Description", "TEXT_NUMBER")}
 ROWS = {10: {101: "Apple", 102: "Red Fruit"}, 11: {101: "Banana", 102: "Yellow Fruit"}}
 CLEARED = {10: {101: "Apple"}}
+# The sheets a listing scenario lists (by id: name and the token's access), instead of the
+# sheet of the URL.
+LISTED = {1: ("Copy of Sample Sheet", "OWNER"), 2: ("Task Tracking Document", "EDITOR_SHARE")}
 STATES: dict[str, dict[str, Any]] = {
     "Update Rows - Clear Value - Text Number": {"rows": CLEARED},
     "Update Rows - Clear Value - Cell Link": {"rows": CLEARED},
@@ -128,6 +130,8 @@ STATES: dict[str, dict[str, Any]] = {
         | {n: (f"Link {n}", "TEXT_NUMBER") for n in (2, 3, 5)},
     },
     "Assume User - Can Be Set": {"columns": {234: ("Primary Column", "TEXT_NUMBER")}},
+    "List Sheets - No Params": {"sheets": LISTED},
+    "List Sheets - Include Owner Info": {"sheets": LISTED},
 }
 # Compared by value wherever they appear; other fields only by name.
 DECIDED = frozenset(
@@ -204,10 +208,16 @@ def set_up(emulator, name: str, scenario: dict) -> None:
     rows = state.get("rows", ROWS)
     path = scenario["request"]["urlPath"].split("/")
     sheet_id = int(path[2]) if path[1] == "sheets" and len(path) > 2 else 1
+    for listed_id, (name, access) in state.get("sheets", {sheet_id: ("Fruit", "OWNER")}).items():
+        add_sheet(emulator, listed_id, name, access, columns, rows)
+
+
+def add_sheet(emulator, sheet_id: int, name: str, access: str, columns: dict, rows: dict) -> None:
     emulator.add_sheet(
         {
             "id": sheet_id,
-            "name": "Fruit",
+            "name": name,
+            "accessLevel": access,
             "permalink": "https://app.smartsheet.com/sheets/fruit",
             "createdAt": "2017-10-17T23:16:08Z",
             "modifiedAt": "2017-10-17T23:20:18Z",

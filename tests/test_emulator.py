@@ -123,7 +123,7 @@ def test_columns_attachments_and_new_sheets(client, emulator, sheet_id):
         b"PK\x03\x04 report",
         b"plain upload",
     ]
-    emulator.folders.add(7)
+    emulator.add_folder("Audit", folder_id=7)
     new = client.Folders.create_sheet_in_folder(
         7,
         Sheet(
