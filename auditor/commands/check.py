@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from auditor.config import Config
 from auditor.errors import AuditorError
 from auditor.outputs.audit_sheet import AUDIT_ID, COLUMNS
 from auditor.smartsheet_client import SmartsheetApi
+from auditor.sources.discover import discover
 from auditor.store.gitstore import Store, without_credentials
 
 WRITABLE = frozenset({"OWNER", "ADMIN", "EDITOR", "EDITOR_SHARE"})
@@ -65,8 +66,13 @@ def _smartsheet(config: Config) -> Iterator[Check]:
     if not config.token:
         yield Check("token", False, "not set: set SMARTSHEET_API_TOKEN", 2)
         return
-    if not config.sheets:
-        yield Check("sheets", False, "none to snapshot: set SOURCE_SHEET_ID (comma-separated)", 2)
+    if not (config.sheets or config.folders or config.workspaces):
+        yield Check(
+            "sheets",
+            False,
+            "none to snapshot: set SOURCE_SHEET_ID, SOURCE_FOLDER_ID or SOURCE_WORKSPACE_ID",
+            2,
+        )
     try:
         api = SmartsheetApi.configured(config)
         user = api.get("/users/me", "token check")
@@ -74,13 +80,27 @@ def _smartsheet(config: Config) -> Iterator[Check]:
         yield Check("token", False, str(error), error.exit_code)
         return
     yield Check("token", True, f"accepted by {config.api_base} (user {user.get('email', '?')})")
-    for sheet_id in config.sheets:
-        yield _sheet(api, sheet_id, f"sheet {sheet_id}", audit=False)
+    yield from _audited(api, config)
     if config.audit_sheet_id:
         yield _sheet(api, config.audit_sheet_id, "audit sheet", audit=True)
     else:
         yield Check("audit sheet", True, "AUDIT_SHEET_ID not set: nothing will be published")
     api.close()
+
+
+def _audited(api: SmartsheetApi, config: Config) -> Iterator[Check]:
+    """Every sheet the run will audit and why, and every one seen but left out, and by
+    which glob."""
+    try:
+        found = discover(api, config)
+    except AuditorError as error:
+        yield Check("sheets", False, str(error), error.exit_code)
+        return
+    for item in found.audited:
+        check = _sheet(api, item.sheet_id, f"sheet {item.sheet_id}", audit=False)
+        yield replace(check, detail=f"{check.detail} ({item.why})")
+    for item in found.excluded:
+        yield Check(f"sheet {item.sheet_id}", True, f"{item.name!r} left out: {item.why}")
 
 
 def _sheet(api: SmartsheetApi, sheet_id: str, what: str, audit: bool) -> Check:

@@ -330,7 +330,7 @@ def _commit(
     files |= {violations_path(key): audited.file for key, audited in attempt.audited.items()}
     for diff in attempt.diffs:
         sheet_id = diff.sheet_id
-        if sheet_id in attempt.changed and sheet_id in attempt.old_trees:
+        if sheet_id in attempt.changed and sheet_id in attempt.old_trees and sheet_id in folders:
             paths = record_paths(sheet_id)[0]
             files[paths.record] = changes_file(diff, attempt.old_trees[sheet_id], folders[sheet_id])
             files[paths.rows] = changed_rows_file(diff)
