@@ -5,6 +5,7 @@ cannot be read is carried forward."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -114,9 +115,10 @@ def test_check_lists_what_is_audited_and_why(cli, api_env, office, tmp_path, rep
     )
 
 
-def run(store: Store, api: SmartsheetApi, config: Config, when: str):
-    import datetime as dt
+T0 = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
 
+
+def run(store: Store, api: SmartsheetApi, config: Config, when: str):
     read = read_smartsheet(store, api, config)
     at = dt.datetime.fromisoformat(when)
     return read, snapshot_with(store, config, load_settings(config), read, at)
@@ -126,7 +128,7 @@ def test_a_sheet_that_joins_is_its_own_baseline(store, api, emulator, office):
     config = Config(folders=(str(office["sub"]),))
     run(store, api, config, "2026-11-20T08:00:00+00:00")
     emulator.add_sheet(sheet(7, "North crew 9", rows=12), folder=office["sub"])
-    read, result = run(store, api, config, "2026-11-20T10:00:00+00:00")
+    result = run(store, api, config, "2026-11-20T10:00:00+00:00")[1]
     joined = {diff.sheet_id: diff for diff in result.diffs}["1007"]
     assert (joined.status, joined.rows, joined.rows_added) == ("added", 12, [])
     assert joined.reason == f"folder {office['sub']}"
@@ -226,3 +228,30 @@ def test_nothing_changed_costs_the_listings_and_a_version_check_a_sheet(store, e
     assert (result.commit, sorted(read.skipped)) == (None, ["1001", "1002", "1003", "1004"])
     assert api.requests - first == 2 + 4  # two folders' listings, four version checks
     assert emulator.peak_per_minute(TOKEN) <= 300
+
+
+def test_a_version_that_moves_without_a_data_change_is_read_once(store, api, emulator, office):
+    config = Config(sheets=("1001",))
+    first = run(store, api, config, "2026-11-20T08:00:00+00:00")[1]
+    emulator.sheets[1001]["version"] += 3  # a formatting edit: the data is the same
+    read, result = run(store, api, config, "2026-11-20T10:00:00+00:00")
+    assert (result.commit, [s.sheet_id for s in read.sheets]) == (None, ["1001"])
+    assert store.seen_versions(first.commit) == {"1001": 4}
+    read, result = run(store, api, config, "2026-11-20T12:00:00+00:00")
+    assert (read.sheets, read.skipped) == ([], ["1001"])
+
+
+def test_the_versions_seen_travel_with_the_branch(store, tmp_path, repo):
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(repo, "commit", "-q", "--allow-empty", "-m", "tip")
+    tip = git(repo, "rev-parse", "HEAD")
+    store.note_versions(tip, {"7": 12}, ("a", "a@example.com"), T0)
+    store.share_notes(str(bare), push=True)
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(repo), str(other))
+    fresh = Store(other, "snapshots")
+    assert fresh.seen_versions(tip) == {}
+    fresh.share_notes(str(bare), push=False)
+    assert fresh.seen_versions(tip) == {"7": 12}
+    fresh.close()

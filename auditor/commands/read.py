@@ -104,13 +104,14 @@ def read_smartsheet(store: Store, api: SmartsheetApi, config: Config) -> Read:
     discovery = discover(api, config)
     tip = store.tip()
     records = sheet_records(store.info(tip).message) if tip else {}
+    known = {key: record.version for key, record in records.items()}
+    known |= store.seen_versions(tip) if tip else {}
     on_branch = set(store.sheet_trees(tip))
     read = Read(discovery=discovery)
     read.origins = {found.sheet_id: found.origin for found in discovery.audited}
 
     def fetch(sheet_id: str) -> dict | None:
-        known = records.get(sheet_id)
-        return read_sheet(api, sheet_id, known.version if known else None)
+        return read_sheet(api, sheet_id, known.get(sheet_id))
 
     with ThreadPoolExecutor(max_workers=READERS) as pool:
         futures = {sheet_id: pool.submit(fetch, sheet_id) for sheet_id in discovery.sheet_ids}

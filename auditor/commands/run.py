@@ -92,6 +92,8 @@ def run_job(
     if publish and config.audit_sheet_id:
         audit_sheet_id(config)  # a wrong target stops the run before it does anything
     check_fetch_time(store, fetched_at)
+    if push:
+        store.share_notes(push, push=False)
     read, requests = read_sources(store, config, None)
     fetched_at = (fetched_at or dt.datetime.now(dt.UTC)).replace(microsecond=0)
 
@@ -102,6 +104,7 @@ def run_job(
     if push:
         result.remakes, result.snapshot = _push(store, push, result.snapshot, snapshot)
         result.pushed = True
+        store.share_notes(push, push=True)
     tip = store.tip()
     if tip is None or len(store.first_parents(tip, 2)) < 2:
         result.notes.append("the first snapshot is the baseline: nothing to report or publish")

@@ -231,7 +231,7 @@ def snapshot_with(
     with no sheet read and none leaving (every version unchanged), no commit and no work."""
     if not read.sheets and not read.left:
         return SnapshotResult(None, store.tip(), [])
-    return take_snapshot(
+    result = take_snapshot(
         store,
         read.sheets,
         origins=read.origins,
@@ -244,6 +244,12 @@ def snapshot_with(
         settings=settings,
         allow_mass_removal=allow_mass_removal,
     )
+    seen = {key: version for key, version in read.versions.items() if version is not None}
+    if result.commit is None and result.parent is not None and seen:
+        author = (config.author_name, config.author_email)
+        now = fetched_at or dt.datetime.now(dt.UTC)
+        store.note_versions(result.parent, seen, author, now)
+    return result
 
 
 def snapshot_sources(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import git
 import gitdb.exc
+import orjson
 from git.objects.fun import tree_entries_from_data
 from gitdb.base import IStream
 
@@ -459,6 +460,58 @@ class Store:
                 return False
             raise GitError(f"cannot update {self.ref}: {stderr.strip()}") from None
         return True
+
+    # Versions seen without a data change. A sheet's version also moves on edits the
+    # snapshot does not keep (formatting, a cell edited and put back), and the trailers
+    # record a version only with a commit; without this note such a sheet would be read in
+    # full on every run. The note holds one file, named for the tip it belongs to.
+
+    @property
+    def notes_ref(self) -> str:
+        return f"refs/notes/auditor/{self.branch}"
+
+    def seen_versions(self, tip: str) -> dict[str, int]:
+        """The versions read at `tip` since it was made; empty where the note is for
+        another tip, absent, or not what this tool writes."""
+        notes = self.rev_parse(self.notes_ref)
+        data = self.read_path(notes, tip) if notes else None
+        try:
+            seen = orjson.loads(data) if data else {}
+        except orjson.JSONDecodeError:
+            return {}
+        if not isinstance(seen, dict):
+            return {}
+        return {str(k): v for k, v in seen.items() if type(v) is int}
+
+    def note_versions(
+        self, tip: str, versions: dict[str, int], author: tuple[str, str], when: dt.datetime
+    ) -> None:
+        """Record `versions` as seen at `tip` (a lost race to write the note just loses it:
+        the next run reads those sheets once more)."""
+        seen = {**self.seen_versions(tip), **versions}
+        data = orjson.dumps(seen, option=orjson.OPT_SORT_KEYS)
+        expected = self.rev_parse(self.notes_ref)
+        tree = self._write_nested({tip: data})
+        commit = self._write_commit(tree, None, "auditor: versions seen\n", author, when)
+        try:
+            self.repo.git.update_ref(self.notes_ref, commit, expected or ZERO)
+        except git.GitCommandError:
+            log.debug("the versions note moved under this run; left as it is")
+
+    def share_notes(self, remote: str, push: bool) -> None:
+        """Push the versions note to `remote`, or fetch it; it is a saving, not a record,
+        so a failure is a warning."""
+        spec = f"+{self.notes_ref}:{self.notes_ref}"
+        try:
+            if push:
+                self.repo.git.push("--quiet", remote, spec, env=NO_PROMPT)
+            elif self._remote_has(remote, self.notes_ref):
+                self.repo.git.fetch("--quiet", "--no-tags", remote, spec, env=NO_PROMPT)
+        except git.GitCommandError as error:
+            log.warning("versions note not shared with %s: %s", remote, _git_error(error.stderr))
+
+    def _remote_has(self, remote: str, ref: str) -> bool:
+        return bool(self.repo.git.ls_remote(remote, ref, env=NO_PROMPT).strip())
 
 
 FOLDER_PUNCTUATION = frozenset(" ._-()")
