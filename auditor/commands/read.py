@@ -32,7 +32,7 @@ from auditor.store.message import SheetRecord, sheet_records
 # Sheets read at once. Each read is a version check and then a page or a few per sheet;
 # the client keeps the whole run under Smartsheet's 300 requests a minute.
 READERS = 8
-GONE = "deleted, or no longer shared with the token (HTTP 404)"
+GONE = "deleted or no longer shared with the token (HTTP 404)"
 
 
 @dataclass(frozen=True)

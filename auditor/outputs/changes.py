@@ -59,6 +59,13 @@ def headline(diff: SheetDiff) -> str:
     """`+3 rows, -1 row, 7 cells changed` and whatever else changed."""
     if diff.status == "unchanged":
         return "unchanged"
+    if diff.status == "added":
+        return f"joined the audit ({diff.reason}) with {plural(diff.rows, 'row')}, its baseline"
+    if diff.status == "removed":
+        return (
+            f"left the audit ({diff.reason}) with {plural(diff.rows, 'row')}; its history "
+            "stays on the branch"
+        )
     parts = [
         f"+{plural(len(diff.rows_added), 'row')}",
         f"-{plural(len(diff.rows_removed), 'row')}",

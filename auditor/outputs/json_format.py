@@ -26,11 +26,18 @@ def diff_document(diff: Diff, violations: dict[str, Violations] | None = None) -
     sheets = []
     for sheet in diff.sheets:
         audit = violations.get(sheet.sheet_id, Violations([], [], [], []))
+        # A sheet that joined or left lists no rows: what it held, and why.
+        audience = (
+            {"rows": sheet.rows, "reason": sheet.reason}
+            if sheet.status in ("added", "removed")
+            else {}
+        )
         sheets.append(
             {
                 "sheet_id": sheet.sheet_id,
                 "name": sheet.name,
                 "status": sheet.status,
+                **audience,
                 "rows_added": [{"key": r.key, "row": r.row} for r in sheet.rows_added],
                 "rows_removed": [{"key": r.key, "row": r.row} for r in sheet.rows_removed],
                 "cells_changed": [

@@ -79,7 +79,7 @@ def diff_markdown(
             "",
             headline(sheet),
         )
-        if sheet.changed:
+        if count(sheet):
             rows = (
                 [entry.kind, entry.key, entry.column, shown(entry.old), shown(entry.new)]
                 for entry in islice(entries(sheet), limit)

@@ -66,7 +66,7 @@ def print_diff(
     for sheet in diff.sheets:
         state = f"{sheet.status}, {headline(sheet)}" if sheet.status != "unchanged" else "unchanged"
         console.print(_heading(sheet.name, f" ({sheet.sheet_id}): {state}"))
-        if not sheet.changed:
+        if not count(sheet):
             continue
         table = Table("change", "row key", "column", "old", "new", show_lines=False)
         for entry in islice(entries(sheet), limit):
