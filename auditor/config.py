@@ -37,6 +37,8 @@ class Config:
     include_names: tuple[str, ...] = ()
     exclude_names: tuple[str, ...] = ()
     follow_copies: bool = False
+    readers: int = 8
+    """Sheets read at once (1 reads one at a time)."""
     key_columns: tuple[str, ...] = ()
     money_columns: tuple[str, ...] = ("Units Total Price",)
     ignored_columns: tuple[str, ...] = ()
@@ -163,7 +165,7 @@ def _convert(name: str, value: object, default: object) -> object:
         return tuple(str(item).strip() for item in items if str(item).strip())
     if isinstance(default, int) and not isinstance(default, bool):
         number = int(value)  # type: ignore[arg-type]
-        if not 0 <= number <= MAX_COUNT:
+        if not 0 <= number <= MAX_COUNT or (name == "readers" and not 1 <= number <= 32):
             raise ValueError(name)
         return number
     if name.startswith("severity_"):

@@ -1,7 +1,8 @@
 """The demo's scenario: the scheduled job on a sample billing sheet served by the emulator.
 
-Starts the Smartsheet API emulator on a free port of 127.0.0.1 with a 60-row billing sheet
-and an empty audit sheet, then runs the real `auditor run --push origin` as the schedule
+Starts the Smartsheet API emulator on a free port of 127.0.0.1 with a folder of billing
+sheets (a 60-row one, a smaller one, and an archived one the configuration leaves out) and
+an empty audit sheet, then runs the real `auditor run --push origin` as the schedule
 would, every 2 hours, with edits to the sheet between runs, as people make them, and the
 commands a billing analyst runs afterwards. Every command runs as a process; what it
 printed is kept in order, so `make demo` shows it and the documentation's examples are
@@ -23,6 +24,8 @@ from emulator import Emulator
 
 TOKEN = "demo-token"
 AUDIT_SHEET_ID = 2718281828459045
+BILLING_FOLDER = 1414213562373095
+OTHER_SHEETS = [("Billing 2026 - North crews", 12), ("Billing 2025 Archive", 8)]
 SHOWN = ("Time (UTC)", "Event or rule", "Status", "Row key", "Column", "Old", "New", "Severity")
 
 
@@ -73,8 +76,15 @@ def play(root: Path, echo: bool = False) -> World:
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=work, check=True)
     subprocess.run(["git", "remote", "add", "origin", str(origin)], cwd=work, check=True)
     server = Emulator(tokens={TOKEN: "billing@example.com"}).start()
+    folder = server.add_folder("Billing", folder_id=BILLING_FOLDER)
     sheet = billing.make_sheet(rows=60)
-    server.add_sheet(sheet)
+    server.add_sheet(sheet, folder=folder)
+    for number, (name, rows) in enumerate(OTHER_SHEETS, start=1):
+        other = billing.make_sheet(rows=rows, seed=10 + number, name=name)
+        other["id"] = billing.SHEET_ID + number
+        server.add_sheet(other, folder=folder)
+    # Found sheets whose names match a glob are left out; copies are followed by source.
+    (work / "auditor.toml").write_text('exclude_names = ["*Archive*"]\nfollow_copies = true\n')
     server.add_sheet(
         {
             "id": AUDIT_SHEET_ID,
@@ -86,7 +96,7 @@ def play(root: Path, echo: bool = False) -> World:
         **{k: v for k, v in os.environ.items() if not k.startswith(("AUDIT", "SMARTSHEET"))},
         "SMARTSHEET_API_BASE": server.base_url,
         "SMARTSHEET_API_TOKEN": TOKEN,
-        "SOURCE_SHEET_ID": str(billing.SHEET_ID),
+        "SOURCE_FOLDER_ID": str(BILLING_FOLDER),
         "AUDIT_SHEET_ID": str(AUDIT_SHEET_ID),
     }
     world = World(work, origin, server, env, echo)
@@ -120,7 +130,8 @@ def _runs(world: World, sheet: dict) -> None:
         billing.delete_row(sheet, 10, "2026-11-23T11:05:00Z")
         values = billing.random_values(random.Random(99), 60)
         billing.add_row(sheet, values, "s.okafor@example.com", "2026-11-23T11:30:00Z")
-    run("2026-11-23T12:00:00Z", "a row deleted and a row added")
+    server.copy_sheet(billing.SHEET_ID, "Copy of Billing 2026")
+    run("2026-11-23T12:00:00Z", "a row deleted and a row added; a crew copied the sheet")
     with server.lock:
         billing.rename_column(sheet, "Scope #", "Scope No.")
         billing.set_cell(sheet, 12, "Units Total Price", "$9,999.00", "r.dubois@example.com")
@@ -128,7 +139,8 @@ def _runs(world: World, sheet: dict) -> None:
     run("2026-11-23T16:00:00Z", "nothing changed: the version check skips the read")
     world.auditor("log")
     world.auditor("diff", "HEAD~3", "HEAD", "--limit", "20")
-    world.auditor("history", str(sheet["rows"][2]["id"]), "--column", "Quantity")
+    row = str(sheet["rows"][2]["id"])
+    world.auditor("history", row, "--sheet", str(billing.SHEET_ID), "--column", "Quantity")
     world.auditor("report", "--from", "HEAD~3", "--no-publish")
     world.say(*_audit_sheet(server.base_url))
 

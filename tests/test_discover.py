@@ -217,16 +217,22 @@ def test_a_copy_made_with_the_same_rows_joins_without_a_flood(store, api, emulat
     assert read.origins[str(made)] == "copy:1001"
 
 
-def test_nothing_changed_costs_the_listings_and_a_version_check_a_sheet(store, emulator, office):
+def test_nothing_changed_costs_the_listings_and_the_versions(store, emulator, office):
     emulator.token_page_sizes = ()
-    config = Config(folders=(str(office["top"]),))
     api = SmartsheetApi(TOKEN, emulator.base_url, 2, 3)
-    run(store, api, config, "2026-11-20T08:00:00+00:00")
+    few = Config(sheets=("1005", "1006"))
+    run(store, api, few, "2026-11-20T08:00:00+00:00")
     first = api.requests
-    read, result = run(store, api, config, "2026-11-20T10:00:00+00:00")
+    read = run(store, api, few, "2026-11-20T10:00:00+00:00")[0]
+    assert (read.skipped, api.requests - first) == (["1005", "1006"], 2)  # a check each
+    many = Config(folders=(str(office["top"]),))
+    run(store, api, many, "2026-11-20T12:00:00+00:00")
+    first = api.requests
+    read, result = run(store, api, many, "2026-11-20T14:00:00+00:00")
     api.close()
     assert (result.commit, sorted(read.skipped)) == (None, ["1001", "1002", "1003", "1004"])
-    assert api.requests - first == 2 + 4  # two folders' listings, four version checks
+    # Two folders' listings, and the versions of all four from one page of the sheet list.
+    assert api.requests - first == 2 + 1
     assert emulator.peak_per_minute(TOKEN) <= 300
 
 

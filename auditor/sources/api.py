@@ -11,11 +11,15 @@ PAGE_SIZE = 5000
 READ_ATTEMPTS = 3
 
 
-def read_sheet(api: SmartsheetApi, sheet_id: str, known_version: int | None) -> dict | None:
+def read_sheet(
+    api: SmartsheetApi, sheet_id: str, known_version: int | None, version: int | None = None
+) -> dict | None:
     """The sheet as `GET /sheets/{id}` gives it, every page joined; None if the version is
-    `known_version` (nothing changed since the last snapshot)."""
+    `known_version` (nothing changed since the last snapshot). `version` is the sheet's
+    version where a listing gave it; without it, it is asked for."""
     what = f"sheet {sheet_id}"
-    version = api.get(f"/sheets/{sheet_id}/version", what).get("version")
+    if version is None:
+        version = api.get(f"/sheets/{sheet_id}/version", what).get("version")
     if known_version is not None and version == known_version:
         return None
     for _ in range(READ_ATTEMPTS):

@@ -60,15 +60,12 @@ class Excluded:
 class Discovery:
     audited: list[Found] = field(default_factory=list)
     excluded: list[Excluded] = field(default_factory=list)
+    listing: dict[str, dict] | None = None
+    """`GET /sheets` as read to follow copies, when it was: it holds every version too."""
 
     @property
     def sheet_ids(self) -> list[str]:
         return [found.sheet_id for found in self.audited]
-
-
-def searches(config: Config) -> bool:
-    """Whether the configuration asks for more than the listed sheets."""
-    return bool(config.folders or config.workspaces or config.follow_copies)
 
 
 def discover(api: SmartsheetApi, config: Config) -> Discovery:
@@ -97,7 +94,8 @@ def discover(api: SmartsheetApi, config: Config) -> Discovery:
         for sheet_id, name in _sheets_in(api, "workspaces", space, f"workspace {space}"):
             consider(sheet_id, name, f"workspace:{space}")
     if config.follow_copies:
-        for sheet_id, name, source in _copies(api, set(seen)):
+        result.listing = sheet_list(api)
+        for sheet_id, name, source in _copies(result.listing, set(seen)):
             consider(sheet_id, name, f"copy:{source}")
     return result
 
@@ -162,21 +160,37 @@ def _children(api: SmartsheetApi, kind: str, container: str, why: str) -> Iterat
         keys.add(last_key)
 
 
-def _copies(api: SmartsheetApi, audited: set[str]) -> Iterator[tuple[str, str, str]]:
-    """(id, name, source id) of every sheet the token sees whose source is audited; a copy
-    of a copy is followed too, whatever order the listing gives them in."""
-    sources: dict[str, tuple[str, str]] = {}
+def sheet_list(api: SmartsheetApi, max_pages: int | None = None) -> dict[str, dict]:
+    """Every sheet the token can see (`GET /sheets`, offset paged), by id, with its
+    `version` and `source`; with `max_pages`, only that many pages (a part of the list)."""
+    found: dict[str, dict] = {}
     page, pages = 1, 1
-    while page <= pages:
+    while page <= pages and (max_pages is None or page <= max_pages):
         listing = api.get(
-            "/sheets", "sheet list", include="source", pageSize=SHEETS_PAGE, page=page
+            "/sheets",
+            "sheet list",
+            include="source,sheetVersion",
+            pageSize=SHEETS_PAGE,
+            page=page,
         )
         pages = int(listing.get("totalPages") or 1)
         for sheet in listing.get("data") or []:
-            source = sheet.get("source") or {}
-            if source.get("type") == "sheet" and source.get("id") is not None:
-                sources[str(sheet["id"])] = (str(sheet.get("name") or ""), str(source["id"]))
+            if isinstance(sheet, dict) and sheet.get("id") is not None:
+                found[str(sheet["id"])] = sheet
         page += 1
+    return found
+
+
+def _copies(listing: dict[str, dict], audited: set[str]) -> Iterator[tuple[str, str, str]]:
+    """(id, name, source id) of every listed sheet whose source is audited; a copy of a
+    copy is followed too, whatever order the listing gives them in."""
+    sources = {
+        sheet_id: (str(sheet.get("name") or ""), str(sheet["source"]["id"]))
+        for sheet_id, sheet in listing.items()
+        if isinstance(sheet.get("source"), dict)
+        and sheet["source"].get("type") == "sheet"
+        and sheet["source"].get("id") is not None
+    }
     found = set(audited)
     grew = True
     while grew:

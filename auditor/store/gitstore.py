@@ -502,6 +502,8 @@ class Store:
         """Push the versions note to `remote`, or fetch it; it is a saving, not a record,
         so a failure is a warning."""
         spec = f"+{self.notes_ref}:{self.notes_ref}"
+        if push and self.rev_parse(self.notes_ref) is None:
+            return
         try:
             if push:
                 self.repo.git.push("--quiet", remote, spec, env=NO_PROMPT)
