@@ -10,22 +10,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import smartsheet
 from smartsheet.exceptions import ApiError
 from smartsheet.models import ContainerDestination, Folder, Sheet, Workspace
 
 from demo import billing
 from tests.conftest import TOKEN
-from tests.test_emulator import NoWait, call
-
-
-@pytest.fixture
-def client(emulator):
-    sdk = smartsheet.Smartsheet(
-        access_token=TOKEN, api_base=emulator.base_url, max_retry_time=NoWait()
-    )
-    sdk.errors_as_exceptions(True)
-    return sdk
+from tests.test_emulator import call
 
 
 def a_sheet(emulator, name: str, rows: int = 2, **place) -> int:
