@@ -19,10 +19,13 @@ def main() -> None:
     )
     parser.add_argument("--token", default="emulator-token", help="the accepted API token")
     parser.add_argument("--user", default="owner@example.com", help="who the token's writes are by")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds every request waits, as over a network"
+    )
     options = parser.parse_args()
     stop_signals = {signal.SIGINT, signal.SIGTERM}
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
-    emulator = Emulator(tokens={options.token: options.user})
+    emulator = Emulator(tokens={options.token: options.user}, latency=options.latency)
     for path in options.sheet:
         emulator.add_sheet(orjson.loads(path.read_bytes()))
     emulator.start(options.port)

@@ -21,9 +21,39 @@ Served under `/2.0` only, as by the API (any other path is 404), with a Bearer t
   `siblingId` where they have one, and a cell for every column (`{columnId}` alone for one
   never written); cells carry the `displayValue` of their column type. `rowIds`,
   `rowNumbers`, `rowsModifiedSince` and `filterId` are refused (1146): serving every row
-  instead would pass a test the real filter might fail.
+  instead would pass a test the real filter might fail. A copy's `source` shows only with
+  `include=source`.
 - `GET /sheets/{id}/version`; `GET /sheets/{id}/columns` (index result: `page`,
-  `pageSize`, `includeAll`, `level`).
+  `pageSize`, `includeAll`, `level`; in every index result a page past the end is the last
+  page).
+- `GET /sheets`: every sheet, by name, as an index result (offset paging, which the API
+  kept for this listing); `include=source` (a copy's `source`: `{"id", "type": "sheet"}`)
+  and `sheetVersion`; `modifiedSince` (ISO 8601, else 1018). `include=ownerInfo` is
+  refused (1146: owners are not emulated), any other value is 1018.
+- `POST /sheets/{id}/copy` (a ContainerDestination): `destinationType` home, folder or
+  workspace, in either case (the docs write it in lower case, the SDK scenarios in upper;
+  else 1031), `destinationId` (1012) of a known folder or workspace (404), `newName`
+  (1012). `include=data` copies the rows and `attachments` the attachments; the other
+  values the SDK lists (cellLinks, discussions, filters, forms, ruleRecipients, rules,
+  shares, all) are taken, and copy nothing the emulator keeps; others are 1018;
+  `exclude=sheetHyperlinks`. The copy has new ids, version 1, OWNER access, rows without
+  their cell history, and a `source` naming the original; the answer is a Result of its
+  id, name, accessLevel and permalink.
+- Folders and workspaces (`folders`, `workspaces`, `places`; see `emulator.tree`):
+  `GET /folders/{id}/children` and `GET /workspaces/{id}/children`, token paged: `maxItems`
+  100 to 1000 in steps of 100 (else 1018; 100 when not given), `lastKey` as the listing
+  gave it (a key of another listing is 1018), absent on the last page; `page`, `pageSize`
+  and `includeAll` are 1018 (offset paging was sunset on these listings). Pages hold
+  `maxItems` unless `token_page_sizes` says otherwise: the API may send fewer, even none.
+  `childrenResourceTypes` of sheets, folders, reports, sights, templates (templates only
+  with sheets; else 1018): the emulator holds folders and sheets, folders listed first;
+  `include=source` (ownerInfo is 1146). `GET /folders/{id}/metadata` and `GET
+  /workspaces/{id}/metadata` (`include=source`). `GET /workspaces`, token paged, with the
+  SDK's `paginationType=token` (any other is 1018). `POST /workspaces`, `POST
+  /folders/{id}/folders`, `POST /workspaces/{id}/folders` (a `name`, 1012). An unknown
+  folder or workspace is 404, 1006. `GET /folders/{id}` and `GET /workspaces/{id}`, which
+  nested their sheets, are removed from the API (the reference, section 10): they are 404,
+  1006, as any path the API does not have, so a client still calling them fails here.
 - `POST /sheets/{id}/columns`: admin or owner only; `title`, `type` and `index` required;
   every column of a request gives the same index (else 400, 1135 "Input column index {0} is
   different from the first input column index {1}.") and they go in from there in request
@@ -53,9 +83,9 @@ Served under `/2.0` only, as by the API (any other path is 404), with a Bearer t
   named `file`, 1125/1127) or as the docs' simple upload (a `Content-Disposition` filename,
   1011), at most 30 MB (1074); or a JSON LINK attachment (a FILE by JSON is 1051).
   `GET /sheets/{id}/attachments` lists them (index result).
-- `POST /sheets`, `/folders/{id}/sheets`, `/workspaces/{id}/sheets` (ids in `folders` and
-  `workspaces`): `name` and columns (1054), exactly one primary column (1055) of type
-  TEXT_NUMBER (1057), unique titles (1056).
+- `POST /sheets`, `/folders/{id}/sheets`, `/workspaces/{id}/sheets` (which put the sheet
+  in that folder or workspace): `name` and columns (1054), exactly one primary column
+  (1055) of type TEXT_NUMBER (1057), unique titles (1056).
 - `GET /users/me` (a UserProfile); `GET /serverinfo` (no token; `formats.color` only: the
   palette by index as real integrations report it for 0 to 19, 27, 35 and 41, plausible
   colours between).
@@ -70,7 +100,14 @@ a cell history call and a file upload each count 10, and at most 30 of each of t
 (`requests_per_minute`, `history_per_minute`, `attachments_per_minute`; tests lower them
 or move a clock of their own). Over a limit: HTTP 429, `{"errorCode": 4003, "message":
 "Rate limit exceeded."}`, with no Retry-After header, which the API does not promise.
-Refused requests are not counted.
+Refused requests are not counted. They are enforced always; `rate_limited` counts the
+refusals by token and `peak_per_minute(token)` is the most a token was charged in any 60
+s, so that a benchmark can show a client stayed under the limit.
+
+For benchmarks and request budgets: `latency` makes every request wait that many seconds
+before it is answered (requests wait side by side, as over a network); `requests` lists
+the method and path of every request received, refused ones included, and
+`request_counts()` counts them by route (`("GET", "/sheets/{id}/version")`).
 
 Error codes, all `{errorCode, message, refId}` (plus `detail` for bulk writes):
 - From Smartsheet's Error Codes list (developers.smartsheet.com/api/smartsheet/error-codes,
@@ -85,7 +122,9 @@ Error codes, all `{errorCode, message, refId}` (plus `detail` for bulk writes):
   hyperlinks, 1123 rows with different locations, 1124 content type, 1125 and 1127
   multipart parts, 1130 value and objectValue, 1133 duplicate titles in a request, 1135
   column index, 1137 a row twice in a request, 1148 number out of range, 1162 formula
-  without `=`, 4003 rate limit; for injected faults also 4001 (503) and 4004 (500).
+  without `=`, 4003 rate limit; for injected faults also 4001 (503) and 4004 (500). 1018
+  also for listing parameters (`maxItems`, `lastKey`, `childrenResourceTypes`, `include`,
+  `modifiedSince`), and 1031 for a copy's `destinationType`.
 - From the SDK scenarios: 1163 for a formula sent with a value, hyperlink or link (the
   Error Codes list words 1163 for images), and the wording of 1112.
 - No documented code exists for these refusals; the nearest documented generic one is
@@ -99,15 +138,22 @@ Not emulated (the differences tests/test_conformance.py lists): formulas are not
 hyperlinks to sheets, reports and Sights, cell links, images, `objectValue` writes and
 values for project and multi-value columns are refused (1146); number formats do not reach
 `displayValue`; cell history holds only the emulator's own edits; system columns are not
-filled in; listing sheets, folders, workspaces, users, shares, discussions, reports and
-the rest are not served (404). Where the docs disagree: older docs say text over 4,000
-characters is truncated, and the emulator refuses it (the stricter reading); the OpenAPI
-spec says a page past the end is empty, and the emulator gives the last page, as the
-current docs say (which also catches a reader that pages until it sees an empty page).
+filled in; owners (`include=ownerInfo`) are refused (1146); every token sees every sheet,
+folder and workspace; reports, dashboards and templates do not exist, and folders are not
+copied or moved through the API; users, shares, discussions, the Sheets home (`/home`,
+`/folders/personal`) and the rest are not served (404). Where the docs disagree: older
+docs say text over 4,000 characters is truncated, and the emulator refuses it (the
+stricter reading); the OpenAPI spec says a page past the end is empty, and the emulator
+gives the last page, as the current docs say (which also catches a reader that pages
+until it sees an empty page).
 
 State is plain data: `sheets` (GET sheet documents, served as stored; `add_sheet` gives
-their cells displayValues), `attachments`, `history`, `requests` (method and path of every
-request). Tests may edit it under `lock`. Faults are injected per path with `inject()`
+their cells displayValues), `folders` and `workspaces` (their metadata), `places` (which
+folder or workspace each sheet and folder is in), `attachments`, `history`, `requests`.
+Tests may edit it under `lock` (a sheet deleted from `sheets` is gone from every listing).
+Tests and the demo build it with `add_workspace`, `add_folder`, `add_sheet` (each in a
+folder or a workspace if given), `copy_sheet` (a copy with a `source`, as POST
+/sheets/{id}/copy makes it) and `move`. Faults are injected per path with `inject()`
 (see `Fault`): an error status and code, a document to serve, a delay, a hang, a dropped
 connection, or a request carried out whose answer is lost.
 """
@@ -1145,6 +1191,10 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm the second waits for
+    # the client's delayed ACK of the first, 40 ms on every kept-alive request, which would
+    # drown a benchmark's 50 ms of `latency`.
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

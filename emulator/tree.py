@@ -95,8 +95,7 @@ def children(
         {**_view(kind, held[kind][item_id], include), "resourceType": kind}
         for plural, kind in CHILD_TYPES.items()
         if plural in wanted and kind in held
-        for (placed, item_id), where in places.items()
-        if placed == kind and where == parent and item_id in held[kind]
+        for item_id in _inside(places, parent, kind, held[kind])
     ]
     scope = f"{parent[0]}/{parent[1]}/children?{','.join(sorted(wanted))}"
     return token_page(items, query, scope, sizes)
@@ -148,6 +147,18 @@ def destination(data: Any) -> tuple[Place | None, str]:
     if type(data.get("destinationId")) is not int:
         raise missing_attribute("destinationId")
     return (kind.lower(), data["destinationId"]), data["newName"]
+
+
+def _inside(
+    places: Mapping[tuple[str, int], Place], parent: Place, kind: str, held: Mapping[int, Any]
+) -> list[int]:
+    """The ids of the folders or sheets (`kind`) directly in `parent`, in the order they
+    were put there; one deleted from `held` is gone."""
+    return [
+        item_id
+        for (placed, item_id), where in places.items()
+        if placed == kind and where == parent and item_id in held
+    ]
 
 
 def _view(kind: str, document: dict[str, Any], include: set[str]) -> dict[str, Any]:

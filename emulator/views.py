@@ -228,21 +228,22 @@ def _token(scope: str, position: int, page: int, last: list[Any] | None) -> str:
 
 
 def _resume(key: str | None, scope: str, items: Sequence[dict[str, Any]]) -> tuple[int, int]:
-    """Where a page starts, and its number, from the key of the page before."""
+    """Where a page starts, and its number, from the key of the page before: after the item
+    it names while that is still listed, else at the position it was in."""
     if key is None:
         return 0, 0
     try:
         document = orjson.loads(base64.urlsafe_b64decode(key + "=" * (-len(key) % 4)))
-        position, page = int(document["at"]), int(document["page"])
-        fits = document["scope"] == scope
+        position, page, after = int(document["at"]), int(document["page"]), document["after"]
+        fits = document["scope"] == scope and position >= 0 and page >= 0
     except (ValueError, TypeError, KeyError, binascii.Error, orjson.JSONDecodeError):
         fits = False
     if not fits:
         raise bad_parameter("lastKey", key)
-    after = document["after"]
-    for index, item in enumerate(items):
-        if after is not None and _item_key(item) == after:
-            return index + 1, page
+    if after is not None:
+        for index, item in enumerate(items):
+            if _item_key(item) == after:
+                return index + 1, page
     return min(position, len(items)), page
 
 

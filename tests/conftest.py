@@ -114,6 +114,24 @@ def emulator(scheme: str, tls: Tls, monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture
+def client(emulator):
+    """The real Smartsheet SDK on the emulator, raising errors as exceptions. Its own retry
+    loop retries at once, up to three times, to keep the tests fast."""
+    import smartsheet
+    from smartsheet.smartsheet import AbstractUserCalcBackoff
+
+    class NoWait(AbstractUserCalcBackoff):
+        def calc_backoff(self, previous_attempts, total_elapsed_time, error_result):
+            return 0 if previous_attempts < 3 else -1
+
+    sdk = smartsheet.Smartsheet(
+        access_token=TOKEN, api_base=emulator.base_url, max_retry_time=NoWait()
+    )
+    sdk.errors_as_exceptions(True)
+    return sdk
+
+
+@pytest.fixture
 def api_env(emulator) -> dict[str, str]:
     """Environment that points `auditor` at the emulator, with short timeouts for tests."""
     return {

@@ -2,7 +2,8 @@
 
 Every scenario of `tests/data/smartsheet_sdk_tests` (see its NOTICE.md) that touches an
 operation the emulator serves is sent to it over HTTP, after setting up the state the
-scenario assumes: the sheet of its URL, with the columns and rows it names. The answer must
+scenario assumes: the sheet of its URL (or the sheets a listing lists), with the columns
+and rows it names. The answer must
 have the scenario's HTTP status and the same fields, nested fields included, with the same
 values wherever the request and that state decide them (cell values and display values,
 column attributes, error codes and messages, which items of a bulk request failed); ids,

@@ -10,27 +10,10 @@ import requests
 import smartsheet
 from smartsheet.exceptions import ApiError
 from smartsheet.models import Column, ExplicitNull, Row, Sheet
-from smartsheet.smartsheet import AbstractUserCalcBackoff
 
 from demo import billing
 from tests.conftest import TOKEN
 from tests.helpers import typed_sheet
-
-
-class NoWait(AbstractUserCalcBackoff):
-    """Retry at once, up to three times: keeps the SDK's own retry loop fast in tests."""
-
-    def calc_backoff(self, previous_attempts, total_elapsed_time, error_result):
-        return 0 if previous_attempts < 3 else -1
-
-
-@pytest.fixture
-def client(emulator):
-    sdk = smartsheet.Smartsheet(
-        access_token=TOKEN, api_base=emulator.base_url, max_retry_time=NoWait()
-    )
-    sdk.errors_as_exceptions(True)
-    return sdk
 
 
 @pytest.fixture
@@ -154,7 +137,17 @@ def test_runs_as_a_command(tmp_path):
     sample = tmp_path / "sheet.json"
     sample.write_bytes(orjson.dumps(billing.make_sheet(rows=3)))
     process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--port", "0", "--sheet", str(sample)],
+        [
+            sys.executable,
+            "-m",
+            "emulator",
+            "--port",
+            "0",
+            "--sheet",
+            str(sample),
+            "--latency",
+            "0.01",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
