@@ -21,6 +21,8 @@ from auditor.text import inert
 # Bounds of the numeric settings: grace days, budgets and counts, and seconds of waiting.
 MAX_COUNT = 10_000
 MAX_SECONDS = 86_400.0
+# Integer settings with bounds of their own.
+LIMITS = {"readers": (1, 32), "requests_per_minute": (1, 300)}
 DEFAULT_AUTHOR = ("auditor", "auditor@users.noreply.github.com")
 
 
@@ -39,6 +41,8 @@ class Config:
     follow_copies: bool = False
     readers: int = 8
     """Sheets read at once (1 reads one at a time)."""
+    requests_per_minute: int = 270
+    """This process's share of the token's 300 requests a minute (split it over a matrix)."""
     key_columns: tuple[str, ...] = ()
     money_columns: tuple[str, ...] = ("Units Total Price",)
     ignored_columns: tuple[str, ...] = ()
@@ -165,7 +169,8 @@ def _convert(name: str, value: object, default: object) -> object:
         return tuple(str(item).strip() for item in items if str(item).strip())
     if isinstance(default, int) and not isinstance(default, bool):
         number = int(value)  # type: ignore[arg-type]
-        if not 0 <= number <= MAX_COUNT or (name == "readers" and not 1 <= number <= 32):
+        low, high = LIMITS.get(name, (0, MAX_COUNT))
+        if not low <= number <= high:
             raise ValueError(name)
         return number
     if name.startswith("severity_"):

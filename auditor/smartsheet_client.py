@@ -46,15 +46,19 @@ from auditor.errors import SourceError, UsageError
 RETRIED_ERROR_CODES = frozenset({4001, 4002, 4003, 4004})
 RATE_LIMITED = 4003
 MAX_BACKOFF = 10.0
-# Smartsheet allows 300 requests a minute per token; a run keeps a margin for whatever
-# else uses the token in the same minute.
-REQUESTS_PER_MINUTE = 270
 
 
 class SmartsheetApi:
     """One authenticated client on a session of its own, which never retries on its own."""
 
-    def __init__(self, token: str | None, base: str, timeout: float, retry_budget: float) -> None:
+    def __init__(
+        self,
+        token: str | None,
+        base: str,
+        timeout: float,
+        retry_budget: float,
+        per_minute: int = 270,
+    ) -> None:
         token = (token or "").strip()  # a pasted token often ends with a line break
         if not token:
             raise UsageError(
@@ -74,7 +78,7 @@ class SmartsheetApi:
         self.timeout = timeout
         self.retry_budget = retry_budget
         self._token = token
-        self._window = Window(REQUESTS_PER_MINUTE, 60.0)
+        self._window = Window(per_minute, 60.0)
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "auditor"
         # read=False raises a read timeout as itself, so it stays a Timeout, not a retry error.
@@ -90,7 +94,13 @@ class SmartsheetApi:
 
     @classmethod
     def configured(cls, config: Config) -> SmartsheetApi:
-        return cls(config.token, config.api_base, config.timeout, config.retry_budget)
+        return cls(
+            config.token,
+            config.api_base,
+            config.timeout,
+            config.retry_budget,
+            config.requests_per_minute,
+        )
 
     def close(self) -> None:
         self._session.close()

@@ -1,13 +1,14 @@
 """The client's transport against the emulator, in-process: no retry but the client's own,
 certificates verified, and the environment's CA bundle and proxies applied."""
 
+import time
 from collections.abc import Callable, Iterator
 
 import certifi
 import pytest
 
 from auditor.errors import SourceError, UsageError
-from auditor.smartsheet_client import SmartsheetApi, UnsureWrite
+from auditor.smartsheet_client import SmartsheetApi, UnsureWrite, Window
 from demo import billing
 from tests.conftest import TOKEN
 
@@ -95,3 +96,13 @@ def test_a_redirect_is_an_error_not_followed(emulator, connect):
     with pytest.raises(SourceError, match="version: HTTP 301 redirect, not followed; check SMA"):
         connect().get(VERSION, "version")
     assert emulator.requests == [("GET", VERSION)]
+
+
+def test_the_request_window_holds_a_request_past_its_limit_until_the_oldest_leaves():
+    window = Window(2, 0.3)
+    start = time.monotonic()
+    window.enter()
+    window.enter()
+    assert time.monotonic() - start < 0.3
+    window.enter()
+    assert time.monotonic() - start >= 0.3 and window.count == 3
