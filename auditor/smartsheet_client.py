@@ -183,7 +183,7 @@ class SmartsheetApi:
                 f"{what}: HTTP {status} redirect{target}, not followed; check SMARTSHEET_API_BASE"
             )
         if status == 401:
-            raise SourceError(
+            raise TokenRejected(
                 f"{what}: token rejected (HTTP 401{_detail(body)}); check SMARTSHEET_API_TOKEN"
             )
         if status == 403:
@@ -222,6 +222,10 @@ class Window:
                     return
                 wait = self._sent[0] + self.seconds - now
             time.sleep(wait)
+
+
+class TokenRejected(SourceError):
+    """HTTP 401: no request of this run can succeed."""
 
 
 class NotFound(SourceError):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from auditor.config import Config
 from auditor.errors import SourceError
-from auditor.smartsheet_client import NotFound, SmartsheetApi
+from auditor.smartsheet_client import NotFound, SmartsheetApi, TokenRejected
 from auditor.snapshot.model import Sheet
 from auditor.sources.api import read_sheet
 from auditor.sources.discover import Discovery, discover, origin_text, sheet_ids, sheet_list
@@ -56,7 +56,6 @@ class Read:
     """Sheets that left the audit, and why."""
     failed: dict[str, str] = field(default_factory=dict)
     """Sheets that could not be read this time, and the error: carried forward."""
-    discovery: Discovery | None = None
 
     @property
     def versions(self) -> dict[str, int | None]:
@@ -69,11 +68,9 @@ def read_sources(
     """The sheets to snapshot, and the number of API requests it took. `sheet_ids` (from
     `--sheet`) replaces the configured sheets, folders and workspaces; with a file and no
     ids, only the file is read."""
-    if sheet_ids is not None:
-        config = replace(config, sheets=tuple(sheet_ids), folders=(), workspaces=())
-        config = replace(config, follow_copies=False)
-    elif file is not None:
-        config = replace(config, sheets=(), folders=(), workspaces=(), follow_copies=False)
+    if sheet_ids is not None or file is not None:
+        only = tuple(sheet_ids or ())
+        config = replace(config, sheets=only, folders=(), workspaces=(), follow_copies=False)
     read, requests = Read(), 0
     if config.sheets or config.folders or config.workspaces:
         api = SmartsheetApi.configured(config)
@@ -106,7 +103,7 @@ def read_smartsheet(store: Store, api: SmartsheetApi, config: Config) -> Read:
     known = {key: record.version for key, record in records.items()}
     known |= store.seen_versions(tip) if tip else {}
     on_branch = set(store.sheet_trees(tip))
-    read = Read(discovery=discovery)
+    read = Read()
     read.origins = {found.sheet_id: found.origin for found in discovery.audited}
 
     versions = _listed_versions(api, discovery)
@@ -126,6 +123,8 @@ def read_smartsheet(store: Store, api: SmartsheetApi, config: Config) -> Read:
                 raise
             read.left[sheet_id] = GONE
             continue
+        except TokenRejected:
+            raise
         except SourceError as error:
             read.failed[sheet_id] = str(error)
             continue

@@ -130,6 +130,8 @@ def take_snapshot(
         if not allow_mass_removal:
             _check_removals(store, diffs, trees)
         leaving = {key: why for key, why in (left or {}).items() if key in trees}
+        if not allow_mass_removal:
+            _check_leaving(leaving, trees)
         for sheet_id, why in sorted(leaving.items()):
             gone = diff_sheet(sheet_id, store.sheet_files(trees[sheet_id]), None)
             diffs.append(replace(gone, reason=why))
@@ -191,6 +193,18 @@ def _check_removals(store: Store, diffs: list[SheetDiff], trees: dict[str, str])
                 "of a sheet (a cut export, a filter, a header-only file) is not recorded. If "
                 "the rows really were deleted, run again with --allow-mass-removal"
             )
+
+
+def _check_leaving(leaving: dict[str, str], trees: dict[str, str]) -> None:
+    """Most of the audit leaving at once is more often a listing gone wrong (a folder
+    moved, a token that lost a share) than the business: refused, as a mass row removal."""
+    if len(leaving) > 1 and len(leaving) * 2 > len(trees):
+        raise SourceError(
+            f"this read would take {len(leaving)} of the {len(trees)} audited sheets out of "
+            f"the audit ({next(iter(leaving.values()))}, ...); a read that loses more than "
+            "half of them is not recorded. If they really left, run again with "
+            "--allow-mass-removal"
+        )
 
 
 def _check_case_collisions(ids: list[str], trees: dict[str, str]) -> None:
