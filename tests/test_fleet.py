@@ -35,20 +35,6 @@ REMADE = re.compile(r"re-made on origin's new tip (\d+)x")
 
 
 @pytest.fixture
-def origin(tmp_path: Path) -> Path:
-    """The repository the workflow lives in: a main branch, no snapshots yet."""
-    seed = tmp_path / "seed"
-    seed.mkdir()
-    git(seed, "init", "-q", "-b", "main")
-    (seed / "README.md").write_text("billing audit\n")
-    git(seed, "add", "README.md")
-    git(seed, "commit", "-q", "-m", "start")
-    bare = tmp_path / "origin.git"
-    git(tmp_path, "clone", "-q", "--bare", str(seed), str(bare))
-    return bare
-
-
-@pytest.fixture
 def crews(emulator) -> list[dict]:
     """One billing sheet per job."""
     sheets = []

@@ -23,13 +23,6 @@ def commit(where: Path, parent: str | None, message: str) -> str:
     return git(where, "commit-tree", EMPTY_TREE, "-m", message, *(["-p", parent] if parent else []))
 
 
-@pytest.fixture
-def origin(tmp_path: Path) -> Path:
-    bare = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", str(bare))
-    return bare
-
-
 def ours(origin: Path, tmp_path: Path, base: str | None) -> Store:
     """A clone of origin with a snapshot of its own on `base`, not pushed yet."""
     path = tmp_path / "ours"

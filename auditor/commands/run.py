@@ -52,8 +52,9 @@ from auditor.store.gitstore import LostRace, Store
 
 log = logging.getLogger("auditor")
 
-# Each lost push race means another run landed, so 8 runs started together need at most 7
-# re-makes; the rest is for losses to a push still moving the branch (git says "locked").
+# A lost push race almost always means another run landed, so the last of 8 runs started
+# together re-makes about 7 times; the rest is for losses to a push still holding the
+# branch locked, which moved nothing yet.
 PUSH_ATTEMPTS = 16
 # After a lost race, a random wait up to a ceiling that doubles from the first to the most.
 BACKOFF_FIRST = 0.1
