@@ -23,12 +23,22 @@ def commit(where: Path, parent: str | None, message: str) -> str:
     return git(where, "commit-tree", EMPTY_TREE, "-m", message, *(["-p", parent] if parent else []))
 
 
-def ours(origin: Path, tmp_path: Path, base: str | None) -> Store:
-    """A clone of origin with a snapshot of its own on `base`, not pushed yet."""
-    path = tmp_path / "ours"
-    git(tmp_path, "clone", "-q", str(origin), str(path))
-    git(path, "update-ref", BRANCH, commit(path, base, "ours"))
-    return Store(path, "snapshots")
+@pytest.fixture
+def ours(origin: Path, tmp_path: Path):
+    """A clone of origin with a snapshot of its own on `base`, not pushed yet; closed after
+    the test."""
+    opened = []
+
+    def clone(base: str | None) -> Store:
+        path = tmp_path / "ours"
+        git(tmp_path, "clone", "-q", str(origin), str(path))
+        git(path, "update-ref", BRANCH, commit(path, base, "ours"))
+        opened.append(Store(path, "snapshots"))
+        return opened[-1]
+
+    yield clone
+    for store in opened:
+        store.close()
 
 
 def based(origin: Path) -> str:
@@ -49,9 +59,9 @@ def once(origin: Path, script: str) -> None:
     hook(origin, "update", f'rm -f "$0"\n{script}\nexit 0')
 
 
-def test_a_push_behind_a_tip_it_has_not_seen_or_has_seen_lost_a_race(origin, tmp_path):
+def test_a_push_behind_a_tip_it_has_not_seen_or_has_seen_lost_a_race(origin, ours):
     base = based(origin)
-    store = ours(origin, tmp_path, base)
+    store = ours(base)
     theirs = commit(origin, base, "theirs")
     git(origin, "update-ref", BRANCH, theirs)
     with pytest.raises(LostRace, match=r"\[rejected\] \(fetch first\)"):
@@ -65,9 +75,9 @@ def test_a_push_behind_a_tip_it_has_not_seen_or_has_seen_lost_a_race(origin, tmp
     assert git(origin, "rev-parse", BRANCH) == remade
 
 
-def test_a_branch_moved_while_the_remote_took_the_push_is_a_lost_race(origin, tmp_path):
+def test_a_branch_moved_while_the_remote_took_the_push_is_a_lost_race(origin, ours):
     base = based(origin)
-    store = ours(origin, tmp_path, base)
+    store = ours(base)
     theirs = commit(origin, base, "theirs")
     once(origin, f"git update-ref {BRANCH} {theirs}")
     with pytest.raises(LostRace) as lost:
@@ -76,9 +86,9 @@ def test_a_branch_moved_while_the_remote_took_the_push_is_a_lost_race(origin, tm
     assert git(origin, "rev-parse", BRANCH) == theirs
 
 
-def test_a_branch_created_while_the_remote_took_the_push_is_a_lost_race(origin, tmp_path):
+def test_a_branch_created_while_the_remote_took_the_push_is_a_lost_race(origin, ours):
     """Every job's first run takes a baseline and creates the branch: one creates it."""
-    store = ours(origin, tmp_path, None)
+    store = ours(None)
     theirs = commit(origin, None, "their baseline")
     once(origin, f"git update-ref {BRANCH} {theirs}")
     with pytest.raises(LostRace, match=f"cannot lock ref '{BRANCH}': reference already exists"):
@@ -86,8 +96,8 @@ def test_a_branch_created_while_the_remote_took_the_push_is_a_lost_race(origin, 
     assert store.fetch("origin") == theirs
 
 
-def test_a_branch_locked_by_another_push_is_a_lost_race(origin, tmp_path):
-    store = ours(origin, tmp_path, based(origin))
+def test_a_branch_locked_by_another_push_is_a_lost_race(origin, ours):
+    store = ours(based(origin))
     lock = origin / "refs" / "heads" / "snapshots.lock"
     once(origin, f"touch {lock}")
     with pytest.raises(LostRace, match=r"Unable to create '\S*snapshots\.lock': File exists"):
@@ -97,9 +107,9 @@ def test_a_branch_locked_by_another_push_is_a_lost_race(origin, tmp_path):
     assert git(origin, "rev-parse", BRANCH) == store.local_tip()
 
 
-def test_a_branch_locked_to_be_created_fetches_as_none(origin, tmp_path):
+def test_a_branch_locked_to_be_created_fetches_as_none(origin, ours):
     """The push that creates the branch holds it locked: there is no tip to take yet."""
-    store = ours(origin, tmp_path, None)
+    store = ours(None)
     (origin / "refs" / "heads" / "snapshots.lock").touch()
     with pytest.raises(LostRace, match="File exists"):
         store.push("origin")
@@ -116,10 +126,10 @@ RACE_WORDS = "cannot lock ref 'refs/heads/snapshots': is at {0} but expected {0}
         ("update", "echo 'snapshots is protected' >&2\nexit 1", "(hook declined)"),
     ],
 )
-def test_a_hook_that_refuses_the_push_is_an_error_not_a_race(origin, tmp_path, name, script, said):
+def test_a_hook_that_refuses_the_push_is_an_error_not_a_race(origin, ours, name, script, said):
     """Even in the words of a race."""
     base = based(origin)
-    store = ours(origin, tmp_path, base)
+    store = ours(base)
     hook(origin, name, script)
     with pytest.raises(GitError) as refused:
         store.push("origin")
@@ -130,17 +140,17 @@ def test_a_hook_that_refuses_the_push_is_an_error_not_a_race(origin, tmp_path, n
     assert git(origin, "rev-parse", BRANCH) == base
 
 
-def test_a_ref_the_remote_cannot_update_for_another_reason_is_an_error(origin, tmp_path):
+def test_a_ref_the_remote_cannot_update_for_another_reason_is_an_error(origin, ours):
     """A branch `snapshots/old` on the remote leaves no room for `snapshots`: git says it
     failed to update the ref, and why, and nothing in why names another writer."""
-    store = ours(origin, tmp_path, None)
+    store = ours(None)
     git(origin, "update-ref", f"{BRANCH}/old", commit(origin, None, "old"))
     with pytest.raises(GitError, match=r"\(failed to update ref\); remote: error: cannot lock"):
         store.push("origin")
 
 
-def test_a_remote_that_is_not_there_is_an_error(origin, tmp_path):
-    store = ours(origin, tmp_path, None)
+def test_a_remote_that_is_not_there_is_an_error(origin, ours, tmp_path):
+    store = ours(None)
     git(store.repo.working_dir, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
     with pytest.raises(GitError, match=r"cannot push 'snapshots' to 'origin': .*gone\.git") as no:
         store.push("origin")
