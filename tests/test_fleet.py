@@ -184,14 +184,17 @@ def test_a_branch_that_stays_locked_ends_the_run_with_a_clear_error(
         retry_budget=3,
     )
     store = Store(work, "snapshots")
-    run_job(store, config, load_settings(config), push="origin", out=tmp_path)
-    landed = git(origin, "rev-parse", "snapshots")
-    (origin / "refs" / "heads" / "snapshots.lock").touch()
-    edit_every_sheet(emulator, crews, 0)
-    monkeypatch.setattr(run_module, "PUSH_ATTEMPTS", 3)
-    monkeypatch.setattr(run_module, "BACKOFF_FIRST", 0.01)
-    with pytest.raises(GitError) as stuck:
+    try:
         run_job(store, config, load_settings(config), push="origin", out=tmp_path)
+        landed = git(origin, "rev-parse", "snapshots")
+        (origin / "refs" / "heads" / "snapshots.lock").touch()
+        edit_every_sheet(emulator, crews, 0)
+        monkeypatch.setattr(run_module, "PUSH_ATTEMPTS", 3)
+        monkeypatch.setattr(run_module, "BACKOFF_FIRST", 0.01)
+        with pytest.raises(GitError) as stuck:
+            run_job(store, config, load_settings(config), push="origin", out=tmp_path)
+    finally:
+        store.close()
     message = str(stuck.value)
     assert message.startswith(
         "3 pushes of 'snapshots' to 'origin' each lost a race to another run; the last: "
@@ -200,4 +203,3 @@ def test_a_branch_that_stays_locked_ends_the_run_with_a_clear_error(
     assert "snapshots.lock': File exists" in message and "docs/github.md" in message
     assert stuck.value.exit_code == 4
     assert git(origin, "rev-parse", "snapshots") == landed
-    store.close()
