@@ -39,6 +39,21 @@ def store(repo: Path) -> Store:
 
 
 @pytest.fixture
+def origin(tmp_path: Path) -> Path:
+    """The repository the scheduled workflow lives in, bare as a remote is: a main branch,
+    no snapshots yet."""
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    git(seed, "init", "-q", "-b", "main")
+    (seed / "README.md").write_text("billing audit\n")
+    git(seed, "add", "README.md")
+    git(seed, "commit", "-q", "-m", "start")
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(seed), str(bare))
+    return bare
+
+
+@pytest.fixture
 def cli(repo: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run `auditor` as a real process in the repository, as a user would."""
 

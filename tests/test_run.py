@@ -22,19 +22,6 @@ AUDIT_SHEET = 88
 
 
 @pytest.fixture
-def origin(tmp_path: Path) -> Path:
-    seed = tmp_path / "seed"
-    seed.mkdir()
-    git(seed, "init", "-q", "-b", "main")
-    (seed / "README.md").write_text("billing audit\n")
-    git(seed, "add", "README.md")
-    git(seed, "commit", "-q", "-m", "start")
-    bare = tmp_path / "origin.git"
-    git(tmp_path, "clone", "-q", "--bare", str(seed), str(bare))
-    return bare
-
-
-@pytest.fixture
 def world(emulator, api_env, origin, tmp_path):
     sheet = billing.make_sheet(rows=40)
     emulator.add_sheet(sheet)

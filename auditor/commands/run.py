@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -41,11 +43,17 @@ from auditor.outputs.audit_sheet import Published, held, pair_label
 from auditor.outputs.markdown import diff_markdown
 from auditor.outputs.report import Report
 from auditor.smartsheet_client import SmartsheetApi
-from auditor.store.gitstore import Store
+from auditor.store.gitstore import LostRace, Store
 
 log = logging.getLogger("auditor")
 
-PUSH_ATTEMPTS = 5
+# A lost push race almost always means another run landed, so the last of 8 runs started
+# together re-makes about 7 times; the rest is for losses to a push still holding the
+# branch locked, which moved nothing yet.
+PUSH_ATTEMPTS = 16
+# After a lost race, a random wait up to a ceiling that doubles from the first to the most.
+BACKOFF_FIRST = 0.1
+BACKOFF_MOST = 2.0
 # How far back the walk looks for the last pair the audit sheet holds: 300 pairs are 25 days
 # of runs every 2 hours.
 TRAIL_PAIRS = 300
@@ -189,24 +197,46 @@ def failing(result: RunResult, level: str | None) -> list[Violation]:
 def _push(
     store: Store, remote: str, made: SnapshotResult, snapshot: Callable[[], SnapshotResult]
 ) -> tuple[int, SnapshotResult]:
-    """Push; when the remote moved on, drop this run's unpushed commit, take the remote's
-    tip and make the snapshot again on it. Returns how often it was re-made."""
-    for remakes in range(PUSH_ATTEMPTS):
-        if store.local_tip() is None or store.push(remote):
+    """Push; when another run's push got there first, wait a random while that grows with
+    each loss (runs that lost together then come back apart), take the remote's new tip
+    and make the snapshot again on it. Returns how often it was re-made."""
+    if store.local_tip() is None:
+        return 0, made
+    remakes = 0
+    for attempt in range(PUSH_ATTEMPTS):
+        try:
+            store.push(remote)
             return remakes, made
-        theirs = store.fetch(remote)
-        ours = store.only_here(theirs)
-        if len(ours) > 1 or (ours and ours != [made.commit]):
-            raise GitError(
-                f"the local branch {store.branch!r} has {len(ours)} snapshots that "
-                f"{remote!r} lacks, not only this run's; push or drop them by hand first"
-            )
-        if theirs is None or not store.compare_and_swap(theirs, store.local_tip()):
-            raise GitError(f"cannot move {store.branch!r} to {remote!r}'s tip; try again")
-        made = snapshot()
+        except LostRace as race:
+            lost = race
+        if attempt + 1 < PUSH_ATTEMPTS:
+            time.sleep(random.uniform(0, min(BACKOFF_MOST, BACKOFF_FIRST * 2**attempt)))
+            if _take_their_tip(store, remote, made):
+                made = snapshot()
+                remakes += 1
     raise GitError(
-        f"{remote!r} kept moving under {PUSH_ATTEMPTS} pushes of {store.branch!r}; try again"
+        f"{PUSH_ATTEMPTS} pushes of {store.branch!r} to {remote!r} each lost a race to another "
+        f"run; the last: {lost}. More runs push to the branch at once than one run waits "
+        "for: start fewer together (max-parallel in a matrix, see docs/github.md)"
     )
+
+
+def _take_their_tip(store: Store, remote: str, made: SnapshotResult) -> bool:
+    """Move the local branch to the remote's tip, dropping this run's unpushed commit and
+    nothing else. False where the remote has no branch yet (another run holds it locked
+    to create it): this run's commit is pushed again as it is."""
+    theirs = store.fetch(remote)
+    ours = store.only_here(theirs)
+    if len(ours) > 1 or (ours and ours != [made.commit]):
+        raise GitError(
+            f"the local branch {store.branch!r} has {len(ours)} snapshots that "
+            f"{remote!r} lacks, not only this run's; push or drop them by hand first"
+        )
+    if theirs is None:
+        return False
+    if not store.compare_and_swap(theirs, store.local_tip()):
+        raise GitError(f"cannot move {store.branch!r} to {remote!r}'s tip; try again")
+    return True
 
 
 def write_step_summary(result: RunResult, path: Path, cap: int) -> None:

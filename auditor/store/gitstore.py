@@ -375,27 +375,27 @@ class Store:
                 f"{self.branch!r} is unchanged"
             ) from None
 
-    def push(self, remote: str) -> bool:
-        """Push the branch to `remote` as a fast-forward; False when the remote has moved
-        on (the push is rejected), a GitError for anything else."""
+    def push(self, remote: str) -> None:
+        """Push the branch to `remote` as a fast-forward. `LostRace` when another runner
+        moved the remote's branch first or was moving it (the caller re-makes its commit
+        on the new tip); a GitError for a refusal (a hook, a protected branch, auth)."""
         try:
             self.repo.git.push("--porcelain", remote, f"{self.ref}:{self.ref}", env=NO_PROMPT)
         except git.GitCommandError as error:
             refused = [
                 line.split("\t")[-1] for line in str(error.stdout).splitlines() if line[:1] == "!"
             ]
-            if any(reason.startswith("[rejected]") for reason in refused):
-                return False  # the remote moved on; "[remote rejected]" is a hook saying no
             remote_said = [
                 line[line.index("remote:") :].strip().rstrip("'")
                 for line in str(error.stderr).splitlines()
                 if "remote:" in line
             ]
-            why = "; ".join(refused + remote_said) or _git_error(error.stderr)
-            raise GitError(
-                f"cannot push {self.branch!r} to {remote!r}: {without_credentials(why)}"
-            ) from None
-        return True
+            why = without_credentials("; ".join(refused + remote_said) or _git_error(error.stderr))
+            if refused and all(lost_race(status, remote_said) for status in refused):
+                raise LostRace(
+                    f"{remote!r} moved under the push of {self.branch!r}: {why}"
+                ) from None
+            raise GitError(f"cannot push {self.branch!r} to {remote!r}: {why}") from None
 
     def reach(self, remote: str) -> None:
         """Ask `remote` for its branches, as a push would reach it; a GitError says why not."""
@@ -405,11 +405,15 @@ class Store:
             raise GitError(f"cannot reach {remote!r}: {_git_error(error.stderr)}") from None
 
     def fetch(self, remote: str) -> str | None:
-        """The branch's tip on `remote`, fetched into `refs/remotes/<remote>/<branch>`."""
+        """The branch's tip on `remote`, fetched into `refs/remotes/<remote>/<branch>`;
+        None where `remote` has no such branch (yet: a push that creates it may hold it
+        locked)."""
         tracking = f"refs/remotes/{remote}/{self.branch}"
         try:
             self.repo.git.fetch("--quiet", remote, f"+{self.ref}:{tracking}", env=NO_PROMPT)
         except git.GitCommandError as error:
+            if f"couldn't find remote ref {self.ref}" in str(error.stderr):
+                return None
             raise GitError(
                 f"cannot fetch {self.branch!r} from {remote!r}: {_git_error(error.stderr)}"
             ) from None
@@ -514,6 +518,42 @@ class Store:
 
     def _remote_has(self, remote: str, ref: str) -> bool:
         return bool(self.repo.git.ls_remote(remote, ref, env=NO_PROMPT).strip())
+
+
+class LostRace(GitError):
+    """A push that another writer beat to the remote's branch: it moved (or was being
+    moved) after this push read it. Not a refusal: the commit re-made on the new tip goes
+    through."""
+
+
+# How git words a lost push race. The client refuses a push that would not fast-forward
+# the tip it was told ("[rejected]"). The remote refuses one whose branch moved, or was
+# locked by another push, between telling its tip and updating it ("[remote rejected]"):
+# git up to 2.49 says "failed to update ref" and why on a `remote:` line; git 2.50 on names
+# the cause (a locked ref reads "reference already exists"), or for locked reftables says
+# "failed to update refs"; GitHub gives git's detail as the reason.
+CLIENT_RACES = frozenset({"fetch first", "non-fast-forward"})
+REMOTE_RACES = frozenset({"incorrect old value provided", "reference already exists"})
+REF_NOT_UPDATED = frozenset({"failed to update ref", "failed to update refs"})
+RACE_DETAIL = re.compile(
+    r"cannot lock ref '[^']+': (?:is at [0-9a-f]+ but expected [0-9a-f]+|reference already exists)"
+    r"|Unable to create '[^']+\.lock': File exists|cannot lock references\b"
+)
+
+
+def lost_race(status: str, remote_said: list[str]) -> bool:
+    """Whether a push's porcelain status (`[rejected] (fetch first)`) and the remote's
+    `remote:` lines say it lost a race. A hook's own words never make a race of a refusal:
+    they count only where git says the ref itself could not be updated."""
+    flag, _, reason = status.partition(" (")
+    reason = reason.removesuffix(")")
+    if flag == "[rejected]":
+        return reason in CLIENT_RACES
+    if flag != "[remote rejected]":
+        return False
+    if reason in REMOTE_RACES or RACE_DETAIL.search(reason):
+        return True
+    return reason in REF_NOT_UPDATED and any(RACE_DETAIL.search(line) for line in remote_said)
 
 
 FOLDER_PUNCTUATION = frozenset(" ._-()")
