@@ -86,7 +86,7 @@ def test_large_sheets_are_read_page_by_page(emulator, store, monkeypatch):
     ("fault", "message"),
     [
         ({"status": 403, "error_code": 1004}, "not allowed (HTTP 403"),
-        ({"status": 404, "error_code": 1006}, f"sheet {SHEET}: not found or not shared"),
+        ({"status": 404, "error_code": 1006}, f"sheet {SHEET}: deleted or no longer shared"),
         ({"status": 500, "count": 100}, "HTTP 500, errorCode 4004"),
         ({"status": 429, "error_code": 4003, "count": 100}, "HTTP 429, errorCode 4003"),
         ({"status": 502, "body": "<html>Bad Gateway</html>", "count": 100}, "HTTP 502, not JSON"),

@@ -198,10 +198,12 @@ def _check_removals(store: Store, diffs: list[SheetDiff], trees: dict[str, str])
 def _check_leaving(leaving: dict[str, str], trees: dict[str, str]) -> None:
     """Most of the audit leaving at once is more often a listing gone wrong (a folder
     moved, a token that lost a share) than the business: refused, as a mass row removal."""
-    if len(leaving) > 1 and len(leaving) * 2 > len(trees):
+    if len(leaving) * 2 > len(trees):
+        sheet_id, why = next(iter(sorted(leaving.items())))
+        more = f" and {len(leaving) - 1} more" if len(leaving) > 1 else ""
         raise SourceError(
-            f"this read would take {len(leaving)} of the {len(trees)} audited sheets out of "
-            f"the audit ({next(iter(leaving.values()))}, ...); a read that loses more than "
+            f"sheet {sheet_id}: {why}{more}; this read would take {len(leaving)} of the "
+            f"{len(trees)} audited sheets out of the audit, and a read that loses more than "
             "half of them is not recorded. If they really left, run again with "
             "--allow-mass-removal"
         )
