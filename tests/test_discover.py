@@ -225,6 +225,7 @@ def test_a_copy_made_with_the_same_rows_joins_without_a_flood(store, api, emulat
 
 def test_nothing_changed_costs_the_listings_and_the_versions(store, emulator, office):
     emulator.token_page_sizes = ()
+    emulator.latency = 0.01
     api = SmartsheetApi(TOKEN, emulator.base_url, 2, 3)
     few = Config(sheets=("1005", "1006"))
     run(store, api, few, "2026-11-20T08:00:00+00:00")
