@@ -168,7 +168,9 @@ def _convert(name: str, value: object, default: object) -> object:
         items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
         return tuple(str(item).strip() for item in items if str(item).strip())
     if isinstance(default, int) and not isinstance(default, bool):
-        number = int(value)  # type: ignore[arg-type]
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError(name)
+        number = int(value)
         low, high = LIMITS.get(name, (0, MAX_COUNT))
         if not low <= number <= high:
             raise ValueError(name)

@@ -119,7 +119,17 @@ def _sum(cells: dict[str, Any], money: set[str]) -> Decimal | None:
     return sum(known, Decimal(0)) if known else None
 
 
+SHEET_EVENTS = frozenset({"sheet added", "sheet left"})
+
+
 def net_impact(events: list[Event]) -> Decimal:
+    """Money moved by edits; a sheet joining or leaving the audit moves none (its event says
+    what it held)."""
     return sum(
-        (event.money_impact for event in events if event.money_impact is not None), Decimal(0)
+        (
+            event.money_impact
+            for event in events
+            if event.money_impact is not None and event.kind not in SHEET_EVENTS
+        ),
+        Decimal(0),
     )

@@ -14,12 +14,13 @@ jobs of a matrix share one branch, each with its own sheets).
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from auditor.config import Config
-from auditor.errors import SourceError
+from auditor.errors import SourceError, UsageError
 from auditor.smartsheet_client import NotFound, SmartsheetApi, TokenRejected
 from auditor.snapshot.model import Sheet
 from auditor.sources.api import read_sheet
@@ -28,6 +29,9 @@ from auditor.sources.files import read_file
 from auditor.sources.smartsheet_rows import sheet_from_api
 from auditor.store.gitstore import Store
 from auditor.store.message import SheetRecord, sheet_records
+from auditor.text import plural
+
+log = logging.getLogger("auditor")
 
 # From this many sheets on, their versions come from the sheet list, not one check each.
 LISTING_FROM = 4
@@ -103,13 +107,27 @@ def read_smartsheet(store: Store, api: SmartsheetApi, config: Config) -> Read:
     known = {key: record.version for key, record in records.items()}
     known |= store.seen_versions(tip) if tip else {}
     on_branch = set(store.sheet_trees(tip))
+    if not discovery.audited and not on_branch:
+        held = len(discovery.excluded)
+        raise UsageError(
+            f"no sheet to audit: the configured folders and workspaces hold "
+            f"{plural(held, 'sheet')}, {'all left out by the globs' if held else 'none'} "
+            "(include_names, exclude_names; `auditor check` lists them)"
+        )
     read = Read()
     read.origins = {found.sheet_id: found.origin for found in discovery.audited}
 
     versions = _listed_versions(api, discovery)
+    rejected: list[TokenRejected] = []
 
     def fetch(sheet_id: str) -> dict | None:
-        return read_sheet(api, sheet_id, known.get(sheet_id), versions.get(sheet_id))
+        if rejected:  # no request of this run can succeed: the other reads stop too
+            return None
+        try:
+            return read_sheet(api, sheet_id, known.get(sheet_id), versions.get(sheet_id))
+        except TokenRejected as error:
+            rejected.append(error)
+            raise
 
     # Each read is a version check, then a page or a few; the client keeps the whole run
     # under Smartsheet's 300 requests a minute, however many read at once.
@@ -118,13 +136,16 @@ def read_smartsheet(store: Store, api: SmartsheetApi, config: Config) -> Read:
     for sheet_id, future in futures.items():
         try:
             data = future.result()
-        except NotFound:
-            if sheet_id not in on_branch:
+        except NotFound as error:
+            if sheet_id in on_branch:
+                read.left[sheet_id] = GONE
+            elif read.origins[sheet_id] == "listed":
                 raise
-            read.left[sheet_id] = GONE
+            else:  # found in a listing, gone before it was read: not recorded this time
+                read.failed[sheet_id] = str(error)
             continue
         except TokenRejected:
-            raise
+            continue
         except SourceError as error:
             read.failed[sheet_id] = str(error)
             continue
@@ -138,7 +159,9 @@ def read_smartsheet(store: Store, api: SmartsheetApi, config: Config) -> Read:
             money_columns=config.money_columns,
         )
         read.sheets.append(sheet)
-    read.left |= _left(api, config, discovery, on_branch, records)
+    if rejected:
+        raise rejected[0]
+    read.left |= _left(api, config, discovery, on_branch, records, read.failed)
     for sheet_id in read.left:
         read.origins.pop(sheet_id, None)
     return read
@@ -151,7 +174,12 @@ def _listed_versions(api: SmartsheetApi, discovery: Discovery) -> dict[str, int]
     listing = discovery.listing
     count = len(discovery.audited)
     if listing is None and count >= LISTING_FROM:
-        listing = sheet_list(api, max_pages=count // LISTING_FROM)
+        try:
+            listing = sheet_list(api, max_pages=count // LISTING_FROM)
+        except SourceError as error:
+            if isinstance(error, TokenRejected):
+                raise
+            log.warning("%s; the versions are asked for one sheet at a time", error)
     return {
         sheet_id: sheet["version"]
         for sheet_id, sheet in (listing or {}).items()
@@ -165,8 +193,10 @@ def _left(
     discovery: Discovery,
     on_branch: set[str],
     records: dict[str, SheetRecord],
+    failed: dict[str, str],
 ) -> dict[str, str]:
-    """The sheets on the branch that this run searched for and did not find, and why."""
+    """The sheets on the branch that this run searched for and did not find, and why; one
+    whose fate could not be asked (a 5xx) goes into `failed` and is carried."""
     audited = set(discovery.sheet_ids)
     excluded = {item.sheet_id: item for item in discovery.excluded}
     left = {}
@@ -183,9 +213,17 @@ def _left(
             api.get(f"/sheets/{sheet_id}/version", f"sheet {sheet_id}")
         except NotFound:
             left[sheet_id] = GONE
+        except TokenRejected:
+            raise
+        except SourceError as error:
+            failed[sheet_id] = str(error)
         else:
             copy = origin.startswith("copy:")
-            where = "an audited sheet's copy" if copy else f"in {origin_text(origin)}"
+            where = (
+                f"a copy of an audited sheet ({origin_text(origin)} is not)"
+                if copy
+                else (f"in {origin_text(origin)}")
+            )
             left[sheet_id] = f"no longer {where}"
     return left
 

@@ -131,7 +131,8 @@ def take_snapshot(
             _check_removals(store, diffs, trees)
         leaving = {key: why for key, why in (left or {}).items() if key in trees}
         if not allow_mass_removal:
-            _check_leaving(leaving, trees)
+            joining = [item for item in encoded if item.sheet.sheet_id not in trees]
+            _check_leaving(leaving, trees, len(joining))
         for sheet_id, why in sorted(leaving.items()):
             gone = diff_sheet(sheet_id, store.sheet_files(trees[sheet_id]), None)
             diffs.append(replace(gone, reason=why))
@@ -195,10 +196,12 @@ def _check_removals(store: Store, diffs: list[SheetDiff], trees: dict[str, str])
             )
 
 
-def _check_leaving(leaving: dict[str, str], trees: dict[str, str]) -> None:
+def _check_leaving(leaving: dict[str, str], trees: dict[str, str], joining: int) -> None:
     """Most of the audit leaving at once is more often a listing gone wrong (a folder
-    moved, a token that lost a share) than the business: refused, as a mass row removal."""
-    if len(leaving) * 2 > len(trees):
+    moved, a token that lost a share) than the business: refused, as a mass row removal.
+    Sheets joining in the same read count for it (a year's sheet archived as the next one
+    starts)."""
+    if len(leaving) * 2 > len(trees) + joining:
         sheet_id, why = next(iter(sorted(leaving.items())))
         more = f" and {len(leaving) - 1} more" if len(leaving) > 1 else ""
         raise SourceError(
@@ -391,6 +394,8 @@ def _records(
     for sheet_id in folders.keys() - records.keys():
         names[sheet_id] = canonical.load(store.read(folders[sheet_id], SHEET_FILE))["name"]
         carried = _carried(store, folders[sheet_id], previous.get(sheet_id))
+        if sheet_id in attempt.origins:  # found again, maybe elsewhere, without a new version
+            carried = replace(carried, found=attempt.origins[sheet_id])
         if sheet_id in attempt.audited:
             carried = replace(carried, open=attempt.audited[sheet_id].open)
         records[sheet_id] = carried

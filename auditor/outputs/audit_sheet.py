@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+from auditor.audit.events import SHEET_EVENTS
 from auditor.audit.model import Event, Violation
 from auditor.errors import SourceError
 from auditor.outputs.changes import shown, violation_entries
@@ -116,6 +117,8 @@ def audit_rows(report: Report, trees: dict[str, tuple[str | None, str | None]]) 
     rows = []
     for event in report.events:
         identity = (event.kind, event.key, event.column or "")
+        if event.kind in SHEET_EVENTS:  # it may join or leave again with the same data
+            identity += (diff.new.commit,)
         coloured = event.money_impact is not None and event.money_impact != 0
         rows.append(
             AuditRow(

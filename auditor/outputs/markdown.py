@@ -77,7 +77,7 @@ def diff_markdown(
             "",
             f"### {escape(sheet.name)} (`{sheet.sheet_id}`): {sheet.status}",
             "",
-            headline(sheet),
+            escape(headline(sheet)),
         )
         if count(sheet):
             rows = (

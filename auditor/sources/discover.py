@@ -80,6 +80,8 @@ def discover(api: SmartsheetApi, config: Config) -> Discovery:
 
     def consider(sheet_id: str, name: str, origin: str) -> None:
         glob = _excluded_by(name, config)
+        if sheet_id == config.audit_sheet_id:
+            glob = "it is the audit sheet (AUDIT_SHEET_ID)"
         if glob is None:
             take(sheet_id, name, origin)
         elif sheet_id not in seen and sheet_id not in {e.sheet_id for e in result.excluded}:
@@ -121,14 +123,19 @@ def _sheets_in(
     visited: set[str] = set()
     while queue:
         kind, container, depth = queue.pop(0)
-        if depth > MAX_DEPTH or container in visited:
+        if container in visited:
             continue
+        if depth > MAX_DEPTH:
+            raise SourceError(
+                f"{why}: folder {container} is {depth} folders deep; a tree deeper than "
+                f"{MAX_DEPTH} is not searched, so its sheets would be missed"
+            )
         visited.add(container)
         for item in _children(api, kind, container, why):
-            item_id = str(item.get("id"))
-            if item.get("resourceType") == "folder":
+            item_id, kind_of = _item_id(item, why), str(item.get("resourceType", "")).lower()
+            if kind_of == "folder":
                 queue.append(("folders", item_id, depth + 1))
-            elif item.get("resourceType") == "sheet":
+            elif kind_of == "sheet":
                 yield item_id, str(item.get("name") or "")
 
 
@@ -175,8 +182,8 @@ def sheet_list(api: SmartsheetApi, max_pages: int | None = None) -> dict[str, di
         )
         pages = int(listing.get("totalPages") or 1)
         for sheet in listing.get("data") or []:
-            if isinstance(sheet, dict) and sheet.get("id") is not None:
-                found[str(sheet["id"])] = sheet
+            if isinstance(sheet, dict):
+                found[_item_id(sheet, "sheet list")] = sheet
         page += 1
     return found
 
@@ -185,11 +192,9 @@ def _copies(listing: dict[str, dict], audited: set[str]) -> Iterator[tuple[str, 
     """(id, name, source id) of every listed sheet whose source is audited; a copy of a
     copy is followed too, whatever order the listing gives them in."""
     sources = {
-        sheet_id: (str(sheet.get("name") or ""), str(sheet["source"]["id"]))
+        sheet_id: (str(sheet.get("name") or ""), _item_id(sheet["source"], "sheet list"))
         for sheet_id, sheet in listing.items()
-        if isinstance(sheet.get("source"), dict)
-        and sheet["source"].get("type") == "sheet"
-        and sheet["source"].get("id") is not None
+        if isinstance(sheet.get("source"), dict) and sheet["source"].get("type") == "sheet"
     }
     found = set(audited)
     grew = True
@@ -200,6 +205,14 @@ def _copies(listing: dict[str, dict], audited: set[str]) -> Iterator[tuple[str, 
                 found.add(sheet_id)
                 grew = True
                 yield sheet_id, name, source
+
+
+def _item_id(item: dict, why: str) -> str:
+    """A listed item's id, which goes into request paths and folder names: a number."""
+    value = item.get("id")
+    if type(value) is not int or value <= 0:
+        raise SourceError(f"{why}: the listing holds an item whose id is not a number: {value!r}")
+    return str(value)
 
 
 def sheet_ids(texts: tuple[str, ...] | list[str], setting: str) -> list[str]:
