@@ -249,7 +249,7 @@ def test_a_version_that_moves_without_a_data_change_is_read_once(store, api, emu
     emulator.sheets[1001]["version"] += 3  # a formatting edit: the data is the same
     read, result = run(store, api, config, "2026-11-20T10:00:00+00:00")
     assert (result.commit, [s.sheet_id for s in read.sheets]) == (None, ["1001"])
-    assert store.seen_versions(first.commit) == {"1001": 4}
+    assert store.seen_versions(store.sheet_trees(first.commit)) == {"1001": 4}
     read, result = run(store, api, config, "2026-11-20T12:00:00+00:00")
     assert (read.sheets, read.skipped) == ([], ["1001"])
 
@@ -257,14 +257,21 @@ def test_a_version_that_moves_without_a_data_change_is_read_once(store, api, emu
 def test_the_versions_seen_travel_with_the_branch(store, tmp_path, repo):
     bare = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", str(bare))
-    git(repo, "commit", "-q", "--allow-empty", "-m", "tip")
-    tip = git(repo, "rev-parse", "HEAD")
-    store.note_versions(tip, {"7": 12}, ("a", "a@example.com"), T0)
+    trees = {"7": "a" * 40, "8": "b" * 40}
+    store.note_versions(trees, {"7": 12, "8": 3}, ("a", "a@example.com"), T0)
     store.share_notes(str(bare), push=True)
     other = tmp_path / "other"
     git(tmp_path, "clone", "-q", str(repo), str(other))
     fresh = Store(other, "snapshots")
-    assert fresh.seen_versions(tip) == {}
+    assert fresh.seen_versions(trees) == {}
     fresh.share_notes(str(bare), push=False)
-    assert fresh.seen_versions(tip) == {"7": 12}
+    # Another job moved the tip: sheet 8's folder changed, sheet 7's did not.
+    assert fresh.seen_versions({"7": "a" * 40, "8": "c" * 40}) == {"7": 12}
     fresh.close()
+
+
+def test_a_damaged_versions_note_is_ignored_and_written_again(store, repo):
+    git(repo, "update-ref", store.notes_ref, git(repo, "hash-object", "-w", "notes.txt"))
+    assert store.seen_versions({"7": "a" * 40}) == {}
+    store.note_versions({"7": "a" * 40}, {"7": 5}, ("a", "a@example.com"), T0)
+    assert store.seen_versions({"7": "a" * 40}) == {"7": 5}

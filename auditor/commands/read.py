@@ -104,9 +104,10 @@ def read_smartsheet(store: Store, api: SmartsheetApi, config: Config) -> Read:
     discovery = discover(api, config)
     tip = store.tip()
     records = sheet_records(store.info(tip).message) if tip else {}
+    trees = store.sheet_trees(tip)
     known = {key: record.version for key, record in records.items()}
-    known |= store.seen_versions(tip) if tip else {}
-    on_branch = set(store.sheet_trees(tip))
+    known |= store.seen_versions(trees)
+    on_branch = set(trees)
     if not discovery.audited and not on_branch:
         held = len(discovery.excluded)
         raise UsageError(

@@ -267,7 +267,7 @@ def snapshot_with(
     if result.commit is None and result.parent is not None and seen:
         author = (config.author_name, config.author_email)
         now = fetched_at or dt.datetime.now(dt.UTC)
-        store.note_versions(result.parent, seen, author, now)
+        store.note_versions(store.sheet_trees(result.parent), seen, author, now)
     return result
 
 

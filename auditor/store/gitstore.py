@@ -29,6 +29,7 @@ log = logging.getLogger("auditor")
 
 ZERO = "0" * 40
 SNAPSHOTS = "snapshots"
+NOTE_FILE = "versions.json"
 TREE_MODE = 0o040000
 FILES_KEPT = 4
 BLOB_MODE = 0o100644
@@ -468,39 +469,56 @@ class Store:
     # Versions seen without a data change. A sheet's version also moves on edits the
     # snapshot does not keep (formatting, a cell edited and put back), and the trailers
     # record a version only with a commit; without this note such a sheet would be read in
-    # full on every run. The note holds one file, named for the tip it belongs to.
+    # full on every run. Each version is kept with the tree of the sheet's folder it was
+    # seen on: it holds for any tip that has that folder, whoever moved the tip since.
 
     @property
     def notes_ref(self) -> str:
         return f"refs/notes/auditor/{self.branch}"
 
-    def seen_versions(self, tip: str) -> dict[str, int]:
-        """The versions read at `tip` since it was made; empty where the note is for
-        another tip, absent, or not what this tool writes."""
+    def seen_versions(self, trees: dict[str, str]) -> dict[str, int]:
+        """The versions seen of the sheets whose folders are `trees` (a tip's); none where
+        the note is absent or not what this tool writes."""
+        return {
+            sheet_id: entry["version"]
+            for sheet_id, entry in self._seen().items()
+            if trees.get(sheet_id) == entry.get("tree") and type(entry.get("version")) is int
+        }
+
+    def _seen(self) -> dict[str, dict]:
         notes = self.rev_parse(self.notes_ref)
-        data = self.read_path(notes, tip) if notes else None
+        data = self.read_path(notes, NOTE_FILE) if notes else None
         try:
             seen = orjson.loads(data) if data else {}
         except orjson.JSONDecodeError:
             return {}
         if not isinstance(seen, dict):
             return {}
-        return {str(k): v for k, v in seen.items() if type(v) is int}
+        return {str(k): v for k, v in seen.items() if isinstance(v, dict)}
 
     def note_versions(
-        self, tip: str, versions: dict[str, int], author: tuple[str, str], when: dt.datetime
+        self,
+        trees: dict[str, str],
+        versions: dict[str, int],
+        author: tuple[str, str],
+        when: dt.datetime,
     ) -> None:
-        """Record `versions` as seen at `tip` (a lost race to write the note just loses it:
-        the next run reads those sheets once more)."""
-        seen = {**self.seen_versions(tip), **versions}
+        """Record `versions` as seen on the folders `trees`; entries of folders no longer
+        at the tip are dropped. A lost race to write the note loses it: the next run reads
+        those sheets once more."""
+        seen = {k: v for k, v in self._seen().items() if trees.get(k) == v.get("tree")}
+        seen |= {k: {"tree": trees[k], "version": v} for k, v in versions.items() if k in trees}
         data = orjson.dumps(seen, option=orjson.OPT_SORT_KEYS)
-        expected = self.rev_parse(self.notes_ref)
-        tree = self._write_nested({tip: data})
+        try:  # whatever the ref holds, even what is not a commit: it is replaced
+            expected = self.repo.git.rev_parse("--verify", "--quiet", self.notes_ref)
+        except git.GitCommandError:
+            expected = None
+        tree = self._write_nested({NOTE_FILE: data})
         commit = self._write_commit(tree, None, "auditor: versions seen\n", author, when)
         try:
             self.repo.git.update_ref(self.notes_ref, commit, expected or ZERO)
-        except git.GitCommandError:
-            log.debug("the versions note moved under this run; left as it is")
+        except git.GitCommandError as error:
+            log.warning("versions seen not recorded: %s", _git_error(error.stderr))
 
     def share_notes(self, remote: str, push: bool) -> None:
         """Push the versions note to `remote`, or fetch it; it is a saving, not a record,
