@@ -8,7 +8,6 @@ import re
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
-from operator import attrgetter
 from pathlib import Path
 
 import openpyxl
@@ -34,10 +33,10 @@ class Item:
 ITEMS = Table(
     "Items",
     [
-        Column("Amount", 15, attrgetter("amount"), MONEY),
-        Column("Severity", 9, attrgetter("severity")),
-        Column("Label", 30, attrgetter("label")),
-        Column("Day", 12, attrgetter("day")),
+        Column("Amount", 15, "amount", MONEY),
+        Column("Severity", 9, "severity"),
+        Column("Label", 30, lambda item: item.label.title()),
+        Column("Day", 12, "day"),
     ],
     colouring=Colouring(severity="Severity", money="Amount"),
     categories="Day",
@@ -74,7 +73,7 @@ def test_everything_follows_the_declared_columns(tmp_path):
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:D4"
     first = next(sheet.iter_rows(min_row=2))
     assert first[0].value == 1500 and first[0].number_format == MONEY
-    assert first[3].value == dt.datetime(2026, 11, 13)
+    assert first[2].value == "One" and first[3].value == dt.datetime(2026, 11, 13)
     rules = {
         (str(area.sqref), rule.formula[0])
         for area in sheet.conditional_formatting

@@ -74,28 +74,28 @@ class Listed(InSheet[Violation]):
 
 
 # Columns that several tables share, declared once.
-SHEET = Column("Sheet", 14, attrgetter("sheet"))
-ROW_KEY = Column("Row key", 20, attrgetter("item.key"))
-COLUMN = Column("Column", 22, attrgetter("item.column"))
-SEVERITY = Column("Severity", 10, attrgetter("item.severity"))
+SHEET = Column("Sheet", 14, "sheet")
+ROW_KEY = Column("Row key", 20, "item.key")
+COLUMN = Column("Column", 22, "item.column")
+SEVERITY = Column("Severity", 10, "item.severity")
 
 CHANGES: Table[InSheet[Event]] = Table(
     "Changes",
     [
         SHEET,
         ROW_KEY,
-        Column("Work request", 14, attrgetter("item.work_request")),
-        Column("Change", 16, attrgetter("item.kind")),
+        Column("Work request", 14, "item.work_request"),
+        Column("Change", 16, "item.kind"),
         COLUMN,
-        Column("Old", 22, attrgetter("item.old")),
-        Column("New", 22, attrgetter("item.new")),
-        Column("Delta", 10, attrgetter("item.delta")),
-        Column("Money impact (USD)", 16, attrgetter("item.money_impact"), MONEY),
+        Column("Old", 22, "item.old"),
+        Column("New", 22, "item.new"),
+        Column("Delta", 10, "item.delta"),
+        Column("Money impact (USD)", 16, "item.money_impact", MONEY),
         SEVERITY,
-        Column("Week ending", 12, attrgetter("item.week_ending")),
-        Column("Changed by", 26, attrgetter("item.modified_by")),
+        Column("Week ending", 12, "item.week_ending"),
+        Column("Changed by", 26, "item.modified_by"),
         Column("Changed at (UTC)", 20, lambda line: _parse_time(line.item.modified_at)),
-        Column("Attribution", 11, attrgetter("item.attribution")),
+        Column("Attribution", 11, "item.attribution"),
     ],
     colouring=Colouring(severity="Severity", money="Money impact (USD)"),
 )
@@ -104,10 +104,10 @@ SCHEMA: Table[SchemaChange] = Table(
     "Schema changes",
     [
         SHEET,
-        Column("Change", 16, attrgetter("change")),
+        Column("Change", 16, "change"),
         Column("Column", 26, lambda line: line.old if line.new is None else line.new),
-        Column("Old title", 26, attrgetter("old")),
-        Column("New title", 26, attrgetter("new")),
+        Column("Old title", 26, "old"),
+        Column("New title", 26, "new"),
     ],
 )
 
@@ -115,12 +115,12 @@ VIOLATIONS: Table[Listed] = Table(
     "Violations",
     [
         SHEET,
-        Column("Status", 10, attrgetter("status")),
+        Column("Status", 10, "status"),
         SEVERITY,
-        Column("Rule", 20, attrgetter("item.rule")),
+        Column("Rule", 20, "item.rule"),
         ROW_KEY,
         COLUMN,
-        Column("Message", 80, attrgetter("item.message")),
+        Column("Message", 80, "item.message"),
     ],
     colouring=Colouring(severity="Severity", status="Status"),
 )
@@ -130,11 +130,11 @@ TREND: Table[TrendPoint] = Table(
     "Trend",
     [
         Column("Snapshot", 12, lambda point: point.commit[:10]),
-        Column("Fetched (UTC)", 18, attrgetter("time")),
-        Column("Rows", 10, attrgetter("rows"), COUNT),
-        Column("Total billed (USD)", 18, attrgetter("billed"), MONEY),
-        Column("Changes", 10, attrgetter("changes"), COUNT),
-        Column("Open violations", 16, attrgetter("open_violations"), COUNT),
+        Column("Fetched (UTC)", 18, "time"),
+        Column("Rows", 10, "rows", COUNT),
+        Column("Total billed (USD)", 18, "billed", MONEY),
+        Column("Changes", 10, "changes", COUNT),
+        Column("Open violations", 16, "open_violations", COUNT),
     ],
     filtered=False,
     categories="Fetched (UTC)",
