@@ -73,6 +73,9 @@ class Chart:
 
 @dataclass(frozen=True)
 class Table(Generic[T]):
+    """A table sheet: its title, its columns, and by header the columns its colouring and
+    charts read. `filtered` puts a filter on the header row."""
+
     title: str
     columns: Sequence[Column[T]]
     colouring: Colouring | None = None
