@@ -11,7 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
 import re
+import subprocess
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -53,6 +57,60 @@ class PathCommit:
     sha: str
     time: dt.datetime
     objects: dict[str, str | None]
+
+
+class ObjectReader:
+    """Objects asked for one by one and answered by one `git cat-file --batch`, which reads
+    them while the asking goes on (a thread drains its answers, so neither side waits)."""
+
+    def __init__(self, git_dir: str) -> None:
+        self.git_dir = git_dir
+        self.process = subprocess.Popen(
+            ["git", f"--git-dir={git_dir}", "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self.asked: list[str] = []
+        self.answers: list[bytes] = []
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        assert self.process.stdout is not None
+        self.answers.append(self.process.stdout.read())
+
+    def ask(self, sha: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(sha.encode() + b"\n")
+        self.asked.append(sha)
+
+    def contents(self) -> list[bytes]:
+        """What was asked for, in order; an object the repository lacks is damage."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.thread.join()
+        self.process.wait()
+        output, at, found = b"".join(self.answers), 0, []
+        for sha in self.asked:
+            end = output.find(b"\n", at)
+            header = output[at:end].split()
+            if len(header) != 3:
+                raise DamagedSnapshot(
+                    f"object {sha[:10]} is missing from the repository {self.git_dir}; "
+                    "fetch the branch again or restore the repository"
+                )
+            size = int(header[2])
+            found.append(output[end + 1 : end + 1 + size])
+            at = end + 2 + size
+        return found
+
+    def __enter__(self) -> ObjectReader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
 
 
 class Store:
@@ -180,9 +238,13 @@ class Store:
             ) from None
         return commit
 
-    def first_parents(self, tip: str, limit: int | None = None) -> list[CommitInfo]:
-        """The branch's history from `tip` back, newest first, in one git call."""
-        args = ["--first-parent", "--format=%H%x1f%P%x1f%at%x1f%B%x1e"]
+    def first_parents(
+        self, tip: str, limit: int | None = None, *, messages: bool = True
+    ) -> list[CommitInfo]:
+        """The branch's history from `tip` back, newest first, in one git call; without
+        `messages` (left empty) a walk of the whole branch reads no commit's message."""
+        body = "%B" if messages else ""
+        args = ["--first-parent", f"--format=%H%x1f%P%x1f%at%x1f{body}%x1e"]
         if limit is not None:
             args.append(f"--max-count={limit}")
         output = self.repo.git.log(*args, tip, strip_newline_in_stdout=False)
@@ -202,12 +264,23 @@ class Store:
             )
         return commits
 
-    def path_log(self, tip: str, paths: list[str], since: str | None = None) -> list[PathCommit]:
+    def count(self, tip: str) -> int:
+        """The number of snapshots from `tip` back, counted by git alone."""
+        return int(self.repo.git.rev_list("--first-parent", "--count", tip))
+
+    def path_log(
+        self, tip: str, paths: list[str], since: str | None = None
+    ) -> Iterator[PathCommit]:
         """The first-parent commits after `since` up to `tip` that changed any of `paths`,
         oldest first, each with the new object id of every file and folder under them that
         it changed. One git call that compares trees only; no file is read. Paths are
-        taken literally and read NUL-separated, whatever characters they hold."""
-        output = self.repo.git.log(
+        taken literally and read NUL-separated, whatever characters they hold. Commits are
+        yielded as git writes them, so what the caller does with each (asking a reader for
+        its files) runs while git walks on."""
+        command = [
+            "git",
+            f"--git-dir={self.repo.git_dir}",
+            "log",
             "--first-parent",
             "--reverse",
             "--raw",
@@ -219,21 +292,40 @@ class Store:
             f"{since}..{tip}" if since else tip,
             "--",
             *paths,
-            env=LITERAL_PATHS,
+        ]
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **LITERAL_PATHS},
         )
-        commits = []
-        for record in output.split("\x1e")[1:]:
-            head, _, raw = record.partition("\0")
-            sha, seconds = head.split()
-            fields = raw.strip("\n").split("\0")
-            changed: dict[str, str | None] = {}
-            for meta, path in zip(fields[0::2], fields[1::2], strict=False):
-                new = meta.split()[3]
-                changed[path] = None if new == ZERO else new
-            commits.append(
-                PathCommit(sha, dt.datetime.fromtimestamp(int(seconds), dt.UTC), changed)
-            )
-        return commits
+        assert process.stdout is not None and process.stderr is not None
+        try:
+            rest = b""
+            while chunk := process.stdout.read1(1 << 20):
+                *records, rest = (rest + chunk).split(b"\x1e")
+                yield from map(_path_commit, filter(None, records))
+            if rest:
+                yield _path_commit(rest)
+            if process.wait():
+                raise git.GitCommandError(command, process.returncode, process.stderr.read())
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            process.stdout.close()
+            process.stderr.close()
+
+    def reader(self) -> ObjectReader:
+        return ObjectReader(self.repo.git_dir)
+
+    def blobs(self, ids: list[str]) -> list[bytes]:
+        """Many objects' contents in one git call: thousands of small change records read
+        one by one cost a round trip each."""
+        with self.reader() as reader:
+            for sha in ids:
+                reader.ask(sha)
+            return reader.contents()
 
     def blob(self, sha: str) -> bytes:
         """An object's content; one the repository lacks (a broken clone, a pruned object)
@@ -434,6 +526,18 @@ WINDOWS_DEVICES = frozenset(
     {"CON", "PRN", "AUX", "NUL"} | {f"{port}{n}" for port in ("COM", "LPT") for n in range(10)}
 )
 MAX_FOLDER_NAME = 100
+
+
+def _path_commit(record: bytes) -> PathCommit:
+    """One commit of `path_log`'s output: its id and time, then a raw diff entry per path."""
+    head, _, raw = record.partition(b"\0")
+    sha, seconds = head.decode().split()
+    fields = raw.strip(b"\n").split(b"\0")
+    changed: dict[str, str | None] = {}
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        new = meta.split()[3].decode()
+        changed[path.decode()] = None if new == ZERO else new
+    return PathCommit(sha, dt.datetime.fromtimestamp(int(seconds), dt.UTC), changed)
 
 
 def _checked_branch(repo: git.Repo, branch: str) -> str:
