@@ -47,7 +47,7 @@ class History:
     @property
     def commits(self) -> list[CommitInfo]:
         if self._commits is None:
-            self._commits = self.store.first_parents(self.tip) if self.tip else []
+            self._commits = self.store.first_parents(self.tip, messages=False) if self.tip else []
         return self._commits
 
     def add_pending(
