@@ -24,8 +24,10 @@ from typing import Any
 
 import orjson
 
+from auditor.audit.closed_period import Billed
 from auditor.audit.evaluate import open_counts, violations_file
-from auditor.audit.rules import Snapshot, close_time, evaluate
+from auditor.audit.facts import Snapshot, close_time
+from auditor.audit.rules import evaluate
 from auditor.audit.settings import Settings
 from auditor.commands.snapshot import change_lines, summary_line
 from auditor.diff.compute import diff_sheet
@@ -374,7 +376,8 @@ class Branch:
         rows = {key: sheet.rows[key] for key in keys}
         billed = {sheet.anchor: sheet.rows[sheet.anchor], **self.billed}
         snapshot = Snapshot(sheet.sheet_id, orjson.loads(self.meta), rows, when)
-        found = evaluate(snapshot, self.settings, lambda close: billed)
+        baseline = Billed.of(billed)
+        found = evaluate(snapshot, self.settings, lambda close: baseline)
         return {violation.identity: violation for violation in found}
 
 
