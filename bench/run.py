@@ -33,6 +33,7 @@ from auditor.snapshot.model import Row  # noqa: E402
 from auditor.sources.smartsheet_rows import sheet_from_api  # noqa: E402
 from auditor.store.gitstore import Store  # noqa: E402
 from demo import billing  # noqa: E402
+from tests.helpers import workflow_step  # noqa: E402
 
 BIN = Path(sys.executable).parent
 AUDITOR = str(BIN / "auditor")
@@ -510,12 +511,18 @@ def bench_ci_fetch(work: Path, repo: Path, source: Path, when: str) -> None:
     origin = work / "origin.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(origin)], check=True)
     _git(origin, "config", "uploadpack.allowFilter", "true")
-    script = workflow_step("Fetch the snapshots branch")
+    script = workflow_step(WORKFLOW, "Fetch the snapshots branch")
     fetched = work / "ci"
     subprocess.run(["git", "init", "-q", str(fetched)], check=True)
     _git(fetched, "remote", "add", "origin", origin.as_uri())
     start = time.perf_counter()
-    subprocess.run(["bash", "-e", "-c", script], cwd=fetched, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=fetched,
+        env={**os.environ, "RUNNER_TEMP": str(work)},
+        check=True,
+        capture_output=True,
+    )
     seconds = time.perf_counter() - start
     packs = fetched / ".git" / "objects" / "pack"
     size = sum(path.stat().st_size for path in packs.glob("*.pack"))
@@ -533,20 +540,6 @@ def bench_ci_fetch(work: Path, repo: Path, source: Path, when: str) -> None:
         f"{size / 2**20:.1f} MiB received; the snapshot after it {then:.2f} s (measured)",
         True,
     )
-
-
-def workflow_step(name: str) -> str:
-    """The shell script of the workflow's step called `name`."""
-    lines = WORKFLOW.read_text().splitlines()
-    at = next(n for n, line in enumerate(lines) if line.strip() == f"- name: {name}")
-    start = next(n for n in range(at, len(lines)) if lines[n].strip() == "run: |") + 1
-    indent = len(lines[start]) - len(lines[start].lstrip())
-    body = []
-    for line in lines[start:]:
-        if line.strip() and len(line) - len(line.lstrip()) < indent:
-            break
-        body.append(line[indent:])
-    return "\n".join(body) + "\n"
 
 
 def _git(repo: Path, *args: str) -> str:

@@ -139,6 +139,7 @@ def take_snapshot(
         if before_update:
             before_update(attempt)
         if store.compare_and_swap(commit, expected):
+            store.pack()
             return SnapshotResult(commit, parent, diffs)
     lock = store.lock_file()
     if lock is not None:

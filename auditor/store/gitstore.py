@@ -39,6 +39,10 @@ BLOB_MODE = 0o100644
 NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
 CREDENTIALS = re.compile(r"://[^/@\s]+@")
 LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}
+GC_AUTO = 256
+"""Loose objects `git gc --auto` lets gather before it packs them, where the repository
+sets no `gc.auto` of its own: a snapshot writes a dozen objects of up to 15 MB each, so
+git's 6,700 would let hundreds of megabytes gather first (about 600 snapshots)."""
 
 
 @dataclass(frozen=True)
@@ -433,6 +437,20 @@ class Store:
                 f"cannot write to the repository {self.repo.git_dir}: {why}; the branch "
                 f"{self.branch!r} is unchanged"
             ) from None
+
+    def pack(self) -> None:
+        """Pack what the snapshots wrote once enough of it gathered (`git gc --auto`), in
+        this process, not left running after it. The branch has moved already: a failure
+        is a warning."""
+        settings = ["-c", "gc.autoDetach=false"]
+        try:
+            self.repo.git.config("--get", "gc.auto")
+        except git.GitCommandError:
+            settings += ["-c", f"gc.auto={GC_AUTO}"]
+        try:
+            self.repo.git.execute(["git", *settings, "gc", "--auto", "--quiet"])
+        except git.GitCommandError as error:
+            log.warning("git gc --auto failed: %s", _git_error(error.stderr))
 
     def push(self, remote: str) -> bool:
         """Push the branch to `remote` as a fast-forward; False when the remote has moved
