@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import queue
 import re
 import subprocess
 import threading
@@ -39,6 +40,8 @@ BLOB_MODE = 0o100644
 NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
 CREDENTIALS = re.compile(r"://[^/@\s]+@")
 LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}
+SEGMENT = 4096
+"""Commits a walk of a long branch leaves to a second git process (see `path_log`)."""
 GC_AUTO = 256
 """Loose objects `git gc --auto` lets gather before it packs them, where the repository
 sets no `gc.auto` of its own: a snapshot writes a dozen objects of up to 15 MB each, so
@@ -61,6 +64,66 @@ class PathCommit:
     sha: str
     time: dt.datetime
     objects: dict[str, str | None]
+
+
+class _Log:
+    """One `git log` of `path_log`, started at once; a thread reads what it writes, so
+    that two walk together while their commits are read in order."""
+
+    def __init__(self, git_dir: str, revisions: str, paths: list[str]) -> None:
+        self.command = [
+            "git",
+            f"--git-dir={git_dir}",
+            "log",
+            "--first-parent",
+            "--reverse",
+            "--raw",
+            "-t",
+            "-z",
+            "--no-abbrev",
+            "--no-renames",
+            "--format=%x1e%H %at",
+            revisions,
+            "--",
+            *paths,
+        ]
+        self.process = subprocess.Popen(
+            self.command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **LITERAL_PATHS},
+        )
+        self.chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        while chunk := self.process.stdout.read1(1 << 20):
+            self.chunks.put(chunk)
+        self.chunks.put(b"")
+
+    def commits(self) -> Iterator[PathCommit]:
+        rest = b""
+        while chunk := self.chunks.get():
+            *records, rest = (rest + chunk).split(b"\x1e")
+            yield from map(_path_commit, filter(None, records))
+        if rest:
+            yield _path_commit(rest)
+        assert self.process.stderr is not None
+        if self.process.wait():
+            raise git.GitCommandError(
+                self.command, self.process.returncode, self.process.stderr.read()
+            )
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.thread.join()
+        self.process.wait()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
 
 
 class ObjectReader:
@@ -277,48 +340,30 @@ class Store:
     ) -> Iterator[PathCommit]:
         """The first-parent commits after `since` up to `tip` that changed any of `paths`,
         oldest first, each with the new object id of every file and folder under them that
-        it changed. One git call that compares trees only; no file is read. Paths are
-        taken literally and read NUL-separated, whatever characters they hold. Commits are
-        yielded as git writes them, so what the caller does with each (asking a reader for
-        its files) runs while git walks on."""
-        command = [
-            "git",
-            f"--git-dir={self.repo.git_dir}",
-            "log",
-            "--first-parent",
-            "--reverse",
-            "--raw",
-            "-t",
-            "-z",
-            "--no-abbrev",
-            "--no-renames",
-            "--format=%x1e%H %at",
-            f"{since}..{tip}" if since else tip,
-            "--",
-            *paths,
-        ]
-        process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**os.environ, **LITERAL_PATHS},
-        )
-        assert process.stdout is not None and process.stderr is not None
+        it changed. git compares trees only; no file is read. Paths are taken literally and
+        read NUL-separated, whatever characters they hold.
+
+        Commits are yielded as git writes them, so what the caller does with each (asking
+        a reader for its files) runs while git walks on. A branch longer than `SEGMENT`
+        commits is walked in two parts at once, its newest `SEGMENT` commits and the ones
+        before, by two git processes: comparing trees is most of the time a walk takes."""
+        start = self._walk_start(tip, since)
+        ranges = [tip if since is None else f"{since}..{tip}"]
+        if start is not None:
+            ranges = [start if since is None else f"{since}..{start}", f"{start}..{tip}"]
+        walks = [_Log(self.repo.git_dir, part, paths) for part in ranges]
         try:
-            rest = b""
-            while chunk := process.stdout.read1(1 << 20):
-                *records, rest = (rest + chunk).split(b"\x1e")
-                yield from map(_path_commit, filter(None, records))
-            if rest:
-                yield _path_commit(rest)
-            if process.wait():
-                raise git.GitCommandError(command, process.returncode, process.stderr.read())
+            for walk in walks:
+                yield from walk.commits()
         finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-            process.stdout.close()
-            process.stderr.close()
+            for walk in walks:
+                walk.close()
+
+    def _walk_start(self, tip: str, since: str | None) -> str | None:
+        """The commit `SEGMENT` first parents back from `tip` (after `since`), if any."""
+        exclude = [f"^{since}"] if since else []
+        found = self.repo.git.rev_list("--first-parent", f"--skip={SEGMENT}", "-1", tip, *exclude)
+        return found or None
 
     def reader(self) -> ObjectReader:
         return ObjectReader(self.repo.git_dir)
@@ -547,15 +592,16 @@ MAX_FOLDER_NAME = 100
 
 
 def _path_commit(record: bytes) -> PathCommit:
-    """One commit of `path_log`'s output: its id and time, then a raw diff entry per path."""
+    """One commit of `path_log`'s output: its id and time, then a raw diff entry per path,
+    `:<mode> <mode> <old id> <new id> <status>` (modes of 6 digits, ids of 40) and the path."""
     head, _, raw = record.partition(b"\0")
-    sha, seconds = head.decode().split()
-    fields = raw.strip(b"\n").split(b"\0")
+    sha, seconds = head.split()
+    fields = raw.split(b"\0")
     changed: dict[str, str | None] = {}
-    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
-        new = meta.split()[3].decode()
-        changed[path.decode()] = None if new == ZERO else new
-    return PathCommit(sha, dt.datetime.fromtimestamp(int(seconds), dt.UTC), changed)
+    for at in range(0, len(fields) - 1, 2):
+        new = fields[at][56:96].decode()
+        changed[fields[at + 1].decode()] = None if new == ZERO else new
+    return PathCommit(sha.decode(), dt.datetime.fromtimestamp(int(seconds), dt.UTC), changed)
 
 
 def _checked_branch(repo: git.Repo, branch: str) -> str:
