@@ -24,9 +24,8 @@ from typing import Any
 
 import orjson
 
-from auditor.audit.closed_period import Billed
 from auditor.audit.evaluate import open_counts, violations_file
-from auditor.audit.facts import Snapshot, close_time
+from auditor.audit.facts import Billed, Snapshot, close_time
 from auditor.audit.rules import evaluate
 from auditor.audit.settings import Settings
 from auditor.commands.snapshot import change_lines, summary_line

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.audit.closed_period import Billed
 from auditor.audit.evaluate import audit_pair
 from auditor.audit.events import events_of, net_impact
+from auditor.audit.facts import Billed
 from auditor.audit.rules import RULES, Snapshot, evaluate
 from auditor.audit.settings import load_settings
 from auditor.commands.diff import diff_revisions

@@ -16,112 +16,41 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from decimal import Decimal
 
 from auditor.audit.facts import (
+    Billed,
+    Context,
     Facts,
-    Memo,
     SheetFacts,
+    Since,
     Snapshot,
     close_time,
     day,
     week_of,
-    without_parents,
 )
 from auditor.audit.model import Violation, worst
 from auditor.audit.settings import Settings
-from auditor.snapshot.canonical import SheetFiles
 from auditor.snapshot.model import Row
 from auditor.snapshot.normalize import to_decimal
 
 RULE = "closed-period-edit"
 WEEK_NAMED = re.compile(r"week ending ([0-9]{4}-[0-9]{2}-[0-9]{2})")
 """Every message of this rule names the week it is about."""
-BY_KEY = 32
-"""Rows of a baseline read one by one before it is parsed whole: finding a row's line in a
-20,000-row file costs about a fiftieth of parsing the file."""
 
 
-class Billed:
-    """A snapshot's rows as a week's billed baseline: a few rows read one by one from its
-    file, or all of them parsed once (also where the sheet has parent rows, which only the
-    whole file tells apart)."""
-
-    def __init__(self, load: Callable[[], dict[str, Row]], files: SheetFiles | None = None) -> None:
-        self._load = load
-        self._files = files
-        self._whole: dict[str, Row] | None = None
-        self._kept: dict[str, Row] | None = None
-        self._read: dict[str, Row | None] = {}
-
-    @classmethod
-    def of(cls, rows: dict[str, Row]) -> Billed:
-        return cls(lambda: rows)
-
-    def whole(self) -> dict[str, Row]:
-        if self._whole is None:
-            self._whole = self._load()
-        return self._whole
-
-    def row(self, key: str) -> Row | None:
-        """The row the rules see under `key` (None for a parent row, or none at all)."""
-        if key in self._read:
-            return self._read[key]
-        files = self._files() if self._files and self._whole is None else None
-        if (
-            files is not None
-            and len(self._read) < BY_KEY
-            and b'"parent":' not in files.rows
-            and b'"_parent":' not in files.rows
-        ):
-            row = files.row(key)
-        else:
-            row = self.kept().get(key)
-        self._read[key] = row
-        return row
-
-    def kept(self) -> dict[str, Row]:
-        """The rows the rules check, parent rows left out."""
-        if self._kept is None:
-            self._kept = without_parents(self.whole())
-        return self._kept
-
-
-Baseline = Callable[[dt.datetime], Billed | None]
-"""Given a week's close time, that week's billed baseline snapshot."""
-
-
-@dataclass(frozen=True)
-class Since:
-    """The snapshot a new one is taken on: its fetch time, its rows (which are a baseline
-    too), its stored violations, and the keys of the rows added, removed or changed since."""
-
-    fetched_at: dt.datetime
-    rows: Billed
-    violations: list[Violation]
-    changed: set[str]
-
-
-def closed_period_edit(
-    snapshot: Snapshot,
-    sheet: SheetFacts,
-    settings: Settings,
-    baseline: Baseline,
-    memo: Memo,
-    required: tuple[str, ...],
-    since: Since | None,
-) -> Iterator[Violation]:
-    if since is None or not _carries(snapshot, sheet, settings, baseline, since):
-        yield from _whole(snapshot, sheet, settings, baseline, memo, required)
+def closed_period_edit(context: Context) -> Iterator[Violation]:
+    since, settings = context.since, context.settings
+    if since is None or not _carries(context, since):
+        yield from _whole(context)
         return
     for violation in since.violations:
         if violation.rule == RULE and violation.key not in since.changed:
             yield violation
     for key in sorted(since.changed):
         before = since.rows.row(key)
-        weeks = {week_of(before.cells, settings) if before else None, _week(sheet, key)}
+        weeks = {week_of(before.cells, settings) if before else None, _week(context, key)}
         weeks |= {
             day(match[1])
             for violation in since.violations
@@ -129,55 +58,41 @@ def closed_period_edit(
             for match in WEEK_NAMED.finditer(violation.message)
         }
         for week in sorted(week for week in weeks if week is not None):
-            yield from _key_in_week(snapshot, sheet, settings, baseline, key, week)
+            yield from _key_in_week(context, key, week)
 
 
-def _carries(
-    snapshot: Snapshot,
-    sheet: SheetFacts,
-    settings: Settings,
-    baseline: Baseline,
-    since: Since,
-) -> bool:
+def _carries(context: Context, since: Since) -> bool:
     """Whether the parent's violations carry over: fetched no later than this snapshot,
     and the baseline of every week closed since is the parent itself."""
-    if snapshot.fetched_at < since.fetched_at:
+    fetched_at = context.snapshot.fetched_at
+    if fetched_at < since.fetched_at:
         return False
-    weeks = set(sheet.weeks)
+    weeks = set(context.sheet.weeks)
     for key in since.changed:
         before = since.rows.row(key)
-        weeks.add(week_of(before.cells, settings) if before else None)
+        weeks.add(week_of(before.cells, context.settings) if before else None)
     for week in weeks:
-        close = close_time(week, settings) if week else None
-        newly_closed = close is not None and since.fetched_at <= close < snapshot.fetched_at
-        if newly_closed and baseline(close) is not since.rows:
+        close = close_time(week, context.settings) if week else None
+        newly_closed = close is not None and since.fetched_at <= close < fetched_at
+        if newly_closed and context.baseline(close) is not since.rows:
             return False
     return True
 
 
-def _week(sheet: SheetFacts, key: str) -> dt.date | None:
-    facts = sheet.facts.get(key)
+def _week(context: Context, key: str) -> dt.date | None:
+    facts = context.sheet.facts.get(key)
     return facts.week if facts else None
 
 
-def _key_in_week(
-    snapshot: Snapshot,
-    sheet: SheetFacts,
-    settings: Settings,
-    baseline: Baseline,
-    key: str,
-    week: dt.date,
-) -> Iterator[Violation]:
+def _key_in_week(context: Context, key: str, week: dt.date) -> Iterator[Violation]:
     """The row against its billed version in one closed week: edited or added after the
     week closed, or billed then and now gone from the week."""
-    close = close_time(week, settings)
-    if close is None or close >= snapshot.fetched_at:
-        return
-    base = baseline(close)
+    snapshot, settings = context.snapshot, context.settings
+    base = _baseline(context, week)
     if base is None:
         return
     before = base.row(key)
-    now = sheet.facts.get(key)
+    now = context.sheet.facts.get(key)
     if now is not None and now.week == week:
         yield from _edits(snapshot, settings, key, now.row, before, week)
     billed_here = before is not None and week_of(before.cells, settings) == week
@@ -185,27 +100,27 @@ def _key_in_week(
         yield _gone(snapshot, settings, key, before, week, moved=now is not None)
 
 
-def _whole(
-    snapshot: Snapshot,
-    sheet: SheetFacts,
-    settings: Settings,
-    baseline: Baseline,
-    memo: Memo,
-    required: tuple[str, ...],
-) -> Iterator[Violation]:
+def _baseline(context: Context, week: dt.date) -> Billed | None:
+    """The week's billed baseline, where the week is closed at the snapshot."""
+    close = close_time(week, context.settings)
+    if close is None or close >= context.snapshot.fetched_at:
+        return None
+    return context.baseline(close)
+
+
+def _whole(context: Context) -> Iterator[Violation]:
     """Every closed week of the sheet (and of the baselines found) against its baseline."""
+    snapshot, sheet, settings = context.snapshot, context.sheet, context.settings
     bases: dict[Billed, tuple[SheetFacts, set[dt.date]]] = {}
 
     def assign(week: dt.date) -> None:
         """Put a closed week under the baseline it was billed from."""
-        close = close_time(week, settings)
-        if close is None or close >= snapshot.fetched_at:
-            return
-        base = baseline(close)
+        base = _baseline(context, week)
         if base is None:
             return
         if base not in bases:
-            bases[base] = (memo.sheet(base.whole(), required, settings), set())
+            facts = context.memo.sheet(base.whole(), context.required, settings)
+            bases[base] = (facts, set())
         bases[base][1].add(week)
 
     for week in sorted(sheet.weeks):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from auditor.audit.closed_period import Baseline, Billed, Since
+from auditor.audit.facts import Baseline, Billed, Since
 from auditor.audit.model import Violation, Violations
 from auditor.audit.rules import Snapshot, evaluate, new_memo
 from auditor.audit.settings import Settings

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from auditor.audit.closed_period import Baseline, Since, closed_period_edit
-from auditor.audit.facts import Cells, Check, Memo, SheetFacts, Snapshot, day
+from auditor.audit.closed_period import closed_period_edit
+from auditor.audit.facts import Baseline, Cells, Check, Context, Memo, Since, Snapshot, day
 from auditor.audit.model import Violation, worst
 from auditor.audit.settings import Settings
 from auditor.config import Config
@@ -26,19 +26,6 @@ from auditor.snapshot.normalize import to_decimal
 FORMULA_SHARE = 0.9
 PRICE_TOLERANCE = Decimal("0.02")
 PRICE_SHARE = Decimal("0.005")
-
-
-@dataclass(frozen=True)
-class Context:
-    """One snapshot being evaluated, and what its sheet-wide checks may use."""
-
-    snapshot: Snapshot
-    sheet: SheetFacts
-    settings: Settings
-    baseline: Baseline
-    memo: Memo
-    required: tuple[str, ...]
-    since: Since | None
 
 
 RowCheck = Callable[[Cells, tuple[str, ...], Settings], Iterator[Check]]
@@ -228,18 +215,6 @@ def _constants(
             )
 
 
-def _closed_period_edit(context: Context) -> Iterator[Violation]:
-    return closed_period_edit(
-        context.snapshot,
-        context.sheet,
-        context.settings,
-        context.baseline,
-        context.memo,
-        context.required,
-        context.since,
-    )
-
-
 RULES: dict[str, Rule] = {
     rule.id: rule
     for rule in (
@@ -249,7 +224,7 @@ RULES: dict[str, Rule] = {
             "the week's billed baseline, or was added after the week closed, or is in the "
             "baseline and now gone (or moved to another week)",
             "by the price difference, at least medium",
-            sheet=_closed_period_edit,
+            sheet=closed_period_edit,
         ),
         Rule(
             "price-mismatch",
