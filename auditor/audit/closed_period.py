@@ -146,28 +146,22 @@ def _edits(
     week: dt.date,
 ) -> Iterator[Violation]:
     config = settings.config
+    def edit(column: str | None, amount: Decimal | None, message: str) -> Violation:
+        """An edit of a closed week is at least medium, higher by the money it moves."""
+        severity = worst("medium", settings.money_severity(amount))
+        return snapshot.violation(RULE, key, column, severity, message)
+
     if before is None:
         price = to_decimal(row.cells.get(config.price_column))
-        yield snapshot.violation(
-            RULE,
-            key,
-            None,
-            worst("medium", settings.money_severity(price)),
-            f"row added after week ending {week} was closed",
-        )
+        yield edit(None, price, f"row added after week ending {week} was closed")
         return
     impact = None
     for column in config.tracked_columns:
         old, new = before.cells.get(column), row.cells.get(column)
         if old != new or type(old) is not type(new):
             impact = impact if impact is not None else _impact(before, row, config.price_column)
-            yield snapshot.violation(
-                RULE,
-                key,
-                column,
-                worst("medium", settings.money_severity(impact)),
-                f"{column} is {new!r}, billed as {old!r} in the closed week ending {week}",
-            )
+            message = f"{column} is {new!r}, billed as {old!r} in the closed week ending {week}"
+            yield edit(column, impact, message)
 
 
 def _removed(
