@@ -406,24 +406,26 @@ def _published(config: Config, pair: str, published: Published) -> str:
 def log(
     ctx: typer.Context,
     max_count: Annotated[
-        int | None, typer.Option("-n", "--max-count", min=1, help="Show at most N snapshots.")
+        int | None,
+        typer.Option("-n", "--max-count", min=1, help="Show the newest N snapshots (20)."),
     ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Show every snapshot.")] = False,
     format: Annotated[DataFormat, typer.Option("--format", help="Output format.")] = (
         DataFormat.table
     ),
 ) -> None:
-    """List the snapshots, newest first, with their change counts."""
-    from auditor.commands.log import log_entries
+    """List the snapshots, newest first (20 unless told), with their change counts."""
+    from auditor.commands.log import PAGE, log_entries
 
-    entries = log_entries(_store(_config(ctx)), max_count)
+    page = log_entries(_store(_config(ctx)), None if all_ else max_count or PAGE)
     if format is DataFormat.json:
         from auditor.outputs.json_format import dumps, log_document
 
-        sys.stdout.buffer.write(dumps(log_document(entries)))
+        sys.stdout.buffer.write(dumps(log_document(page.entries)))
     else:
         from auditor.outputs.table import print_log
 
-        print_log(_console(), entries)
+        print_log(_console(), page.entries, page.more)
 
 
 @app.command()

@@ -32,6 +32,20 @@ def git(cwd: Path, *args: str) -> str:
     return result.stdout.strip()
 
 
+def workflow_step(workflow: Path, name: str) -> str:
+    """The shell script of a workflow's step, by the step's name."""
+    lines = workflow.read_text().splitlines()
+    at = next(n for n, line in enumerate(lines) if line.strip() == f"- name: {name}")
+    start = next(n for n in range(at, len(lines)) if lines[n].strip() == "run: |") + 1
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    body = []
+    for line in lines[start:]:
+        if line.strip() and len(line) - len(line.lstrip()) < indent:
+            break
+        body.append(line[indent:])
+    return "\n".join(body).strip() + "\n"
+
+
 def as_rows(rows: dict[str, dict[str, Any]]) -> dict[str, Row]:
     """Rows written compactly, as layout 1 stored them: cells, with the row's metadata
     under `_id`, `_parent`, `_modified_at`, `_modified_by` and `_formulas`."""

@@ -1,10 +1,13 @@
 """The CLI as a process: output, formats, exit codes and one-line errors."""
 
+import datetime as dt
 import json
 
 import pytest
 
-from tests.helpers import git, write_csv
+from auditor.commands.snapshot import take_snapshot
+from auditor.snapshot.model import Column, Sheet
+from tests.helpers import AUTHOR, as_rows, git, write_csv
 
 HEADER = ["Work Request #", "CU", "Quantity", "Units Total Price"]
 
@@ -110,6 +113,26 @@ def test_log_and_show(cli, two_snapshots):
     assert [r["key"] for r in shown["sheets"][0]["rows"]] == ["WR-1", "WR-2"]
     table = cli("show", "--sheet", "billing", "--limit", "1")
     assert "billing (billing): 2 rows" in table.stdout and "1 more row not shown" in table.stdout
+
+
+def test_log_shows_the_newest_twenty_unless_told(store, cli):
+    for n in range(23):
+        take_snapshot(
+            store,
+            [Sheet("billing", "Billing", [Column("WR", 0)], as_rows({"1": {"WR": f"WR-{n}"}}))],
+            author=AUTHOR,
+            fetched_at=dt.datetime(2026, 11, 2, tzinfo=dt.UTC) + dt.timedelta(hours=2 * n),
+        )
+    times = [e["time"] for e in json.loads(cli("log", "--format", "json").stdout)]
+    assert len(times) == 20 and times[0] == "2026-11-03T20:00:00Z"
+    assert times == sorted(times, reverse=True)
+    assert len(json.loads(cli("log", "-n", "22", "--format", "json").stdout)) == 22
+    every = json.loads(cli("log", "--all", "--format", "json").stdout)
+    assert len(every) == 23 and every[-1]["subject"] == "Billing: 1 row (first snapshot)"
+    table = cli("log").stdout
+    assert [line[:1] for line in table.splitlines()].count("│") == 20
+    assert "older snapshots not shown (-n N shows the newest N, --all every one)" in table
+    assert "not shown" not in cli("log", "-n", "23").stdout
 
 
 def test_branch_option_and_environment(repo, cli, two_snapshots):

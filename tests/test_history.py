@@ -13,6 +13,7 @@ import pytest
 from auditor.commands.history import row_history
 from auditor.commands.snapshot import take_snapshot
 from auditor.snapshot.model import Column, Sheet
+from auditor.store import gitstore
 from tests.helpers import AUTHOR, GIT_ENV, as_rows, git
 
 COLUMNS = [Column("WR", 0, id=1), Column("Quantity", 1, id=2), Column("Foreman", 2, id=3)]
@@ -147,3 +148,14 @@ def test_the_command(repo, cli, commits):
         == "auditor: error: row 'nope' is in no snapshot of sheet billing on 'snapshots'\n"
     )
     assert cli("history", "1", "--sheet", "other").returncode == 2
+
+
+@pytest.mark.parametrize("segment", [1, 2, 5])
+def test_a_branch_walked_in_two_parts_gives_the_same_history(store, commits, monkeypatch, segment):
+    """A long branch is walked by two git processes; the parts meet without a gap."""
+    whole = [row_history(store, key) for key in ("1", "2")]
+    since = row_history(store, "1", since=commits[1])
+    monkeypatch.setattr(gitstore, "SEGMENT", segment)
+    assert [row_history(store, key) for key in ("1", "2")] == whole
+    assert row_history(store, "1", since=commits[1]) == since
+    assert summary(whole[0]) == EXPECTED

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+from dataclasses import replace
 from decimal import Decimal
 
 import openpyxl
 import pytest
 
 from auditor.audit.settings import load_settings
-from auditor.commands.report import make_report, trend
+from auditor.commands.report import build_report, make_report, trend
 from auditor.commands.snapshot import take_snapshot
 from auditor.config import Config
+from auditor.outputs.excel import write_report
 from auditor.snapshot.model import Column, Sheet
 from demo.billing import COLUMNS
 from tests.helpers import AUTHOR, as_rows, git
@@ -146,6 +148,39 @@ def test_the_workbook_reads_back(store, pair, tmp_path):
         sum("<lineChart>" in c for c in charts) == 2 and sum("<barChart>" in c for c in charts) == 1
     )
     assert "Guide" in book.sheetnames and book["Guide"]["A1"].value == "Summary"
+
+
+def guide_and_summary(path) -> tuple[dict[str, str], dict[str, str]]:
+    book = openpyxl.load_workbook(path)
+    guide = {row[0].value: row[1].value for row in book["Guide"].iter_rows()}
+    meanings = {r[0].value: r[2].value for r in book["Summary"].iter_rows() if len(r) > 2}
+    return guide, meanings
+
+
+def test_the_guide_speaks_of_the_configured_columns(store, pair, tmp_path):
+    guide, meanings = guide_and_summary(make_report(store, pair, out=tmp_path).path)
+    assert "money impact counts the money column (Units Total Price) only" in guide["Changes"]
+    assert "missing-required: Work Request # or the week-ending date is empty" in guide["Rules"]
+    assert "negative-amount: a quantity or price below zero" in guide["Rules"]
+    assert "(covered by waivers.csv)" in guide["Violations"]
+    assert "(waivers.csv)" in meanings["Violations waived, high"]
+
+    config = replace(
+        Config(),
+        money_columns=("Labor", "Units Total Price"),
+        amount_columns=("Quantity", "Units Total Price", "Labor"),
+        required_columns=("Job #", "Weekly Reference Logged Date"),
+        waivers="approved-waivers.csv",
+    )
+    report = build_report(store, load_settings(config, tmp_path))
+    guide, meanings = guide_and_summary(write_report(tmp_path / "other.xlsx", report))
+    changes, rules = guide["Changes"], guide["Rules"]
+    assert "counts the money columns (Labor, Units Total Price) only" in changes
+    assert "missing-required: Job # or the week-ending date is empty" in rules
+    assert "negative-amount: a quantity, price or Labor below zero" in rules
+    assert "Work Request #" not in rules
+    assert "(covered by approved-waivers.csv)" in guide["Violations"]
+    assert "(approved-waivers.csv)" in meanings["Violations waived, low"]
 
 
 def test_no_change_writes_nothing_unless_forced(store, pair, tmp_path):

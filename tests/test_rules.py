@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from auditor.audit.evaluate import audit_pair
 from auditor.audit.events import events_of, net_impact
-from auditor.audit.rules import Snapshot, evaluate
+from auditor.audit.facts import Billed
+from auditor.audit.rules import RULES, Snapshot, evaluate
 from auditor.audit.settings import load_settings
 from auditor.commands.diff import diff_revisions
 from auditor.commands.snapshot import take_snapshot
@@ -19,6 +21,7 @@ from auditor.store.message import sheet_records
 from demo.billing import COLUMNS
 from tests.helpers import AUTHOR, as_rows
 
+ROOT = Path(__file__).parents[1]
 WEEK = "Weekly Reference Logged Date"
 NOW = dt.datetime(2026, 11, 16, 12, 0, tzinfo=dt.UTC)
 META = {"columns": [{"title": t, "index": n, "id": n + 1} for n, (t, _) in enumerate(COLUMNS)]}
@@ -43,9 +46,10 @@ def found(rows: dict, settings=None, meta=META, baseline=None) -> set[tuple]:
     settings = settings or load_settings(Config())
     rows = as_rows(rows)
     snapshot = Snapshot("s", meta, rows, NOW)
+    billed = Billed.of(rows)
     return {
         (v.rule, v.key, v.column)
-        for v in evaluate(snapshot, settings, baseline or (lambda close: rows))
+        for v in evaluate(snapshot, settings, baseline or (lambda close: billed))
     }
 
 
@@ -66,7 +70,9 @@ def test_duplicate_line_gives_each_row_of_the_group_and_names_the_others():
     settings = load_settings(Config())
     snapshot = Snapshot("s", META, rows, NOW)
     duplicates = [
-        v for v in evaluate(snapshot, settings, lambda c: rows) if v.rule == "duplicate-line"
+        v
+        for v in evaluate(snapshot, settings, lambda c: Billed.of(rows))
+        if v.rule == "duplicate-line"
     ]
     assert {(v.key, v.message.split()[-1]) for v in duplicates} == {("1", "9"), ("9", "1")}
     assert found({**CLEAN, "9": line(1, _id=9, Quantity=3)}) == set()
@@ -124,6 +130,23 @@ def test_formula_overwritten_by_column_formula_and_by_share():
         for n in range(1, 11)
     }
     assert found(half) == set()
+
+
+def test_the_rules_table_is_what_evaluation_runs_and_docs_rules_md_lists():
+    documented = [
+        tuple(cell.strip() for cell in text.strip("|").split(" | "))
+        for text in (ROOT / "docs" / "rules.md").read_text(encoding="utf-8").splitlines()
+        if text.startswith("| `")
+    ]
+    config = Config()
+    assert documented == [
+        (f"`{rule.id}`", rule.describe(config, lambda title: f"`{title}`"), rule.severity)
+        for rule in RULES.values()
+    ]
+    assert all(rule.row or rule.sheet for rule in RULES.values())
+    renamed = Config(required_columns=("WR",), price_column="Price")
+    assert RULES["missing-required"].describe(renamed) == "WR is empty"
+    assert RULES["price-mismatch"].describe(renamed).startswith("Price differs from Quantity x")
 
 
 def test_parent_rows_are_skipped():

@@ -248,3 +248,36 @@ def test_works_in_an_empty_and_in_a_bare_repository(tmp_path):
 def test_not_a_repository_is_a_git_error(tmp_path):
     with pytest.raises(GitError, match="is not a git repository"):
         Store(tmp_path, "snapshots")
+
+
+def loose_and_packs(repo: Path) -> tuple[int, int]:
+    counts = dict(line.split(": ") for line in git(repo, "count-objects", "-v").splitlines())
+    return int(counts["count"]), int(counts["packs"])
+
+
+@pytest.mark.parametrize("gc_auto", [None, "0"])
+def test_snapshots_are_packed_once_loose_objects_gather(repo, store, gc_auto):
+    """`git gc --auto` after each snapshot, at the tool's threshold unless the repository
+    sets its own (0: never)."""
+    if gc_auto is not None:
+        git(repo, "config", "gc.auto", gc_auto)
+    columns = [{"id": 1, "index": 0, "title": "WR", "primary": True}]
+    for n in range(100):
+        rows = [
+            {"id": key, "rowNumber": key, "cells": [{"columnId": 1, "value": f"WR-{key}-{n}"}]}
+            for key in range(1, 40)
+        ]
+        sheet = {"id": 1, "name": "B", "columns": columns, "rows": rows}
+        take_snapshot(
+            store,
+            [sheet_from_api(sheet)],
+            author=AUTHOR,
+            fetched_at=dt.datetime(2026, 11, 2, tzinfo=dt.UTC) + dt.timedelta(hours=2 * n),
+        )
+    loose, packs = loose_and_packs(repo)
+    if gc_auto == "0":
+        assert packs == 0 and loose > 500
+    else:
+        assert packs >= 1 and loose < 500
+    assert len(git(repo, "rev-list", "snapshots").split()) == 100
+    assert git(repo, "fsck", "--no-dangling") == ""

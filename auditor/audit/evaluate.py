@@ -1,9 +1,12 @@
 """Violations of a pair of snapshots, read from the branch.
 
-Baselines are found from the commits' fetch times in one `git log` call: for a week closing
-at time C, the snapshot current at C is the newest one fetched before C (or, where none
-predates the close, the first snapshot that has the sheet). Rows of a baseline are parsed
-once per snapshot folder and shared by every week and both sides of the pair.
+Baselines are found from the commits' fetch times in one `git log` call (of commit ids and
+times only): for a week closing at time C, the snapshot current at C is the newest one
+fetched before C (or, where none predates the close, the first snapshot that has the
+sheet). Rows of a baseline are read a few at a time, or parsed once per snapshot folder
+and shared by every week and both sides of the pair. A snapshot being taken on a parent
+whose violations are stored is checked against baselines only where it changed, so the
+commit list is read only when a row of a closed week changed or a week closed since.
 """
 
 from __future__ import annotations
@@ -11,20 +14,32 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 import orjson
 
+from auditor.audit.facts import Baseline, Billed, Since
 from auditor.audit.model import Violation, Violations
-from auditor.audit.rules import Baseline, Memo, Snapshot, evaluate
+from auditor.audit.rules import Snapshot, evaluate, new_memo
 from auditor.audit.settings import Settings
 from auditor.diff.model import Diff
 from auditor.snapshot import canonical
+from auditor.snapshot.canonical import KEY, SheetFiles
 from auditor.snapshot.model import Row
 from auditor.store.gitstore import CommitInfo, Store
 
 log = logging.getLogger("auditor")
 
 PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A snapshot being taken, not yet a commit: the sheets read, in memory, on `parent`."""
+
+    when: dt.datetime
+    sheets: dict[str, SheetFiles]
+    parent: str | None
 
 
 class History:
@@ -38,43 +53,60 @@ class History:
         self.store = store
         self.tip = tip
         self._commits: list[CommitInfo] | None = None
+        self._timeline: list[CommitInfo] | None = None
+        self._times: list[dt.datetime] = []
         self._trees: dict[str, dict[str, str]] = {}
         self._rows: dict[str, dict[str, Row]] = {}
         self._lines: dict[str, dict[bytes, tuple[str, Row]]] = {}
-        self.memo = Memo()
-        self.pending: dict[str, tuple[dict[str, dict[str, Row]], dict[str, dict], str | None]] = {}
+        self._billed: dict[tuple[str, str], Billed] = {}
+        self.memo = new_memo()
+        self.pending: dict[str, Pending] = {}
 
-    @property
-    def commits(self) -> list[CommitInfo]:
-        if self._commits is None:
-            self._commits = self.store.first_parents(self.tip) if self.tip else []
-        return self._commits
+    def timeline(self) -> list[CommitInfo]:
+        """The snapshots oldest first along the branch, then by fetch time (so snapshots
+        fetched in the same second keep their branch order), the ones being taken last."""
+        if self._timeline is None:
+            if self._commits is None:
+                self._commits = (
+                    self.store.first_parents(self.tip, messages=False) if self.tip else []
+                )
+            pending = [self._pending_commit(sha) for sha in self.pending]
+            self._timeline = sorted(
+                [*reversed(self._commits), *pending], key=lambda commit: commit.time
+            )
+            self._times = [commit.time for commit in self._timeline]
+        return self._timeline
 
     def add_pending(
-        self,
-        when: dt.datetime,
-        rows: dict[str, dict[str, Row]],
-        metas: dict[str, dict],
-        parent: str | None,
+        self, when: dt.datetime, sheets: dict[str, SheetFiles], parent: str | None
     ) -> CommitInfo:
-        """A snapshot being taken, not yet a commit: the sheets read are in memory, the
-        others are carried forward from `parent`. Returns its stand-in commit."""
-        pending = CommitInfo(PENDING, when, "", parent)
-        self.commits.append(pending)
-        self.pending[pending.sha] = (rows, metas, parent)
-        return pending
+        """A snapshot being taken: the sheets read are in memory, the others are carried
+        forward from `parent`. Returns its stand-in commit."""
+        self.pending[PENDING] = Pending(when, sheets, parent)
+        self._timeline = None
+        return self._pending_commit(PENDING)
+
+    def _pending_commit(self, sha: str) -> CommitInfo:
+        pending = self.pending[sha]
+        return CommitInfo(sha, pending.when, "", pending.parent)
+
+    def _read(self, commit: str, sheet_id: str) -> SheetFiles | None:
+        """The sheet as read for a snapshot being taken, if it was read."""
+        pending = self.pending.get(commit)
+        return pending.sheets.get(sheet_id) if pending else None
 
     def tree(self, commit: str, sheet_id: str) -> str | None:
         if commit in self.pending:
-            parent = self.pending[commit][2]
+            parent = self.pending[commit].parent
             return self.tree(parent, sheet_id) if parent else None
         if commit not in self._trees:
             self._trees[commit] = self.store.sheet_trees(commit)
         return self._trees[commit].get(sheet_id)
 
     def rows(self, commit: str, sheet_id: str) -> dict[str, Row] | None:
-        if commit in self.pending and sheet_id in self.pending[commit][0]:
-            return self.pending[commit][0][sheet_id]
+        read = self._read(commit, sheet_id)
+        if read is not None:
+            return read.all_rows()
         tree = self.tree(commit, sheet_id)
         if tree is None:
             return None
@@ -94,40 +126,79 @@ class History:
             known[line] = pair
         return dict(known[line] for line in lines)
 
+    def billed(self, commit: str, sheet_id: str) -> Billed:
+        """The sheet in a snapshot as a baseline: one object per snapshot, read a row at a
+        time from its file or parsed whole."""
+        if (commit, sheet_id) not in self._billed:
+            read = self._read(commit, sheet_id)
+
+            def rows() -> dict[str, Row]:
+                found = self.rows(commit, sheet_id)
+                assert found is not None
+                return found
+
+            def files() -> SheetFiles:
+                tree = self.tree(commit, sheet_id)
+                assert tree is not None
+                return self.store.sheet_files(tree)
+
+            self._billed[commit, sheet_id] = Billed(rows, (lambda: read) if read else files)
+        return self._billed[commit, sheet_id]
+
     def baseline(self, sheet_id: str) -> Baseline:
         """The rows current when a week closed: the newest snapshot fetched before the close
         that has the sheet, else the first that has it. A bisection over the fetch times and
         a short walk, so a long history costs a few tree reads, not one per commit."""
-        # Oldest first along the branch, then by time: snapshots fetched in the same second
-        # keep their branch order, so "the first" is the branch's first.
-        taken = [c for c in self.commits if c.sha != PENDING]
-        pending = [c for c in self.commits if c.sha == PENDING]
-        commits = sorted([*reversed(taken), *pending], key=lambda commit: commit.time)
-        times = [commit.time for commit in commits]
 
-        def rows_at(close: dt.datetime) -> dict[str, Row] | None:
-            before = commits[: bisect.bisect_left(times, close)]
+        def billed_at(close: dt.datetime) -> Billed | None:
+            commits = self.timeline()
+            before = commits[: bisect.bisect_left(self._times, close)]
             chosen = next((c for c in reversed(before) if self._has(c.sha, sheet_id)), None)
             if chosen is None:
                 chosen = next((c for c in commits if self._has(c.sha, sheet_id)), None)
-            return self.rows(chosen.sha, sheet_id) if chosen else None
+            return self.billed(chosen.sha, sheet_id) if chosen else None
 
-        return rows_at
+        return billed_at
 
     def _has(self, commit: str, sheet_id: str) -> bool:
-        if commit in self.pending and sheet_id in self.pending[commit][0]:
-            return True
-        return self.tree(commit, sheet_id) is not None
+        return self._read(commit, sheet_id) is not None or self.tree(commit, sheet_id) is not None
+
+    def since(self, commit: CommitInfo, sheet_id: str, settings: Settings) -> Since | None:
+        """What a snapshot being taken carries from its parent for one sheet: None where
+        the parent lacks the sheet or its violations stored by these rules."""
+        parent = self.pending[commit.sha].parent
+        tree = self.tree(parent, sheet_id) if parent else None
+        if parent is None or tree is None:
+            return None
+        stored = self.store.read_path(parent, violations_path(sheet_id))
+        found = parse_violations(stored, sheet_id, settings.fingerprint, tree) if stored else None
+        if found is None:
+            return None
+        read = self._read(commit.sha, sheet_id)
+        changed = _changed_keys(self.store.sheet_files(tree), read) if read else set()
+        parent_time = self.store.info(parent).time
+        return Since(parent_time, self.billed(parent, sheet_id), list(found.values()), changed)
+
+
+def _changed_keys(old: SheetFiles, new: SheetFiles) -> set[str]:
+    """The keys of the rows added, removed or changed: those whose lines differ."""
+    old_lines, new_lines = set(old.lines), set(new.lines)
+    differ = (old_lines - new_lines) | (new_lines - old_lines)
+    return {orjson.loads(match.group()) for match in map(KEY.match, differ) if match}
 
 
 def violations_of(
     history: History, commit: CommitInfo | None, sheet_id: str, settings: Settings
 ) -> dict[tuple, Violation]:
     """The violations of one sheet in one snapshot, by identity (empty where it is absent):
-    as stored with the snapshot when the rules then were the same, else evaluated now."""
+    as stored with the snapshot when the rules then were the same, else evaluated now (for
+    a snapshot being taken, from its parent's where they are stored)."""
     if commit is None:
         return {}
-    if commit.sha != PENDING:
+    since = None
+    if commit.sha == PENDING:
+        since = history.since(commit, sheet_id, settings)
+    else:
         stored = history.store.read_path(commit.sha, violations_path(sheet_id))
         tree = history.tree(commit.sha, sheet_id)
         if stored is not None and tree is not None:
@@ -139,13 +210,14 @@ def violations_of(
         return {}
     meta = _meta(history, commit.sha, sheet_id)
     snapshot = Snapshot(sheet_id, meta, rows, commit.time)
-    found = evaluate(snapshot, settings, history.baseline(sheet_id), history.memo)
+    found = evaluate(snapshot, settings, history.baseline(sheet_id), history.memo, since)
     return {violation.identity: violation for violation in found}
 
 
 def _meta(history: History, commit: str, sheet_id: str) -> dict:
-    if commit in history.pending and sheet_id in history.pending[commit][1]:
-        return history.pending[commit][1][sheet_id]
+    read = history._read(commit, sheet_id)
+    if read is not None:
+        return read.meta
     tree = history.tree(commit, sheet_id)
     assert tree is not None
     return canonical.load(history.store.read(tree, canonical.SHEET_FILE))
@@ -210,18 +282,13 @@ def pending_violations(
     store: Store,
     parent: str | None,
     when: dt.datetime,
-    read: dict[str, tuple[dict[str, Row], dict]],
+    read: dict[str, SheetFiles],
     settings: Settings,
 ) -> dict[str, dict[tuple, Violation]]:
     """The violations of every sheet of a snapshot being taken: the sheets read now and
     those carried forward from `parent` (whose violations can change as weeks close)."""
     history = History(store, parent)
-    pending = history.add_pending(
-        when,
-        {sheet_id: rows for sheet_id, (rows, _) in read.items()},
-        {sheet_id: meta for sheet_id, (_, meta) in read.items()},
-        parent,
-    )
+    pending = history.add_pending(when, read, parent)
     sheets = set(read) | set(store.sheet_trees(parent))
     return {
         sheet_id: violations_of(history, pending, sheet_id, settings) for sheet_id in sorted(sheets)

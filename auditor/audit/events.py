@@ -13,8 +13,8 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from auditor.audit.facts import close_time, week_of
 from auditor.audit.model import Event
-from auditor.audit.rules import close_time, week_of
 from auditor.audit.settings import Settings
 from auditor.diff.model import SheetDiff
 from auditor.snapshot.model import Row

@@ -57,7 +57,7 @@ def _branch(store: Store, branch: str) -> Check:
         return Check(what, False, str(error), error.exit_code)
     if tip is None:
         return Check(what, True, "no snapshots yet: the first run makes the baseline")
-    count = len(store.first_parents(tip))
+    count = store.count(tip)
     where = "local" if store.local_tip() else "origin only"
     return Check(what, True, f"{count} snapshots, tip {tip[:10]} ({where})")
 

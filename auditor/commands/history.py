@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+
+import orjson
 
 from auditor.commands.diff import select_sheets
 from auditor.diff.compute import differing
@@ -12,7 +15,7 @@ from auditor.errors import UsageError
 from auditor.snapshot import canonical
 from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SheetFiles, data_of
 from auditor.snapshot.model import Row
-from auditor.store.gitstore import SNAPSHOTS, Store
+from auditor.store.gitstore import SNAPSHOTS, PathCommit, Store
 from auditor.store.revisions import resolve
 
 
@@ -29,35 +32,32 @@ def row_history(
 
     Commits are found by comparing trees in git; in each, the small change record says
     whether the row changed, and the record's changed rows give its line, parsed alone.
-    Commits without a record that belongs to them (a sheet's first snapshot, snapshots
-    taken before records existed, hand edits of the branch) are read from the whole rows
-    file.
+    The records of the whole walk are read by one git call while another walks. Commits
+    without a record that belongs to them (a sheet's first snapshot, snapshots taken
+    before records existed, hand edits of the branch) are read from the whole rows file.
     """
     tip = resolve(store, "HEAD")
     sheet_id = _only_sheet(store, tip, sheet)
     folder = f"{SNAPSHOTS}/{sheet_id}"
     rows_path = f"{folder}/{ROWS_FILE}"
-    layouts = record_paths(sheet_id)
     start = resolve(store, since) if since else None
     tree = store.sheet_trees(start).get(sheet_id) if start else None
     last = _row_of(store, tree, key)
     versions = []
     ignored = frozenset(ignored_columns)
-    paths = [folder, *(path for paths in layouts for path in (paths.record, paths.rows))]
-    for commit in store.path_log(tip, paths, start):
-        objects = commit.objects
-        if folder not in objects:
-            continue  # the sheet's data did not change here
-        previous, tree = tree, objects[folder]
-        record = _record(store, objects, layouts, previous, tree)
-        if record is not None:
-            index, changed_rows = record
+    needle = orjson.dumps(key)
+    for commit, records in _walk(store, tip, start, folder, record_paths(sheet_id)):
+        previous, tree = tree, commit.objects[folder]
+        record = next((r for r in records if r.trees == (previous, tree)), None)
+        changed = record and record.changed_rows(store, commit.sha, key, needle)
+        if changed is not None:
+            index, changed_rows = changed
             if not index.touches(key):
                 continue
             columns = index.columns(key)
-            row = None if key in index.removed else changed_rows.row(key)
+            row = changed_rows.row(key) if changed_rows else None
         else:
-            if tree is not None and rows_path not in objects:
+            if tree is not None and rows_path not in commit.objects:
                 continue  # the rows file is as it was
             row = _row_of(store, tree, key)
             columns = _changed_columns(last, row, ignored) if last and row else []
@@ -81,23 +81,64 @@ def _check_column(store: Store, tree: str, column: str) -> None:
         raise UsageError(f"no column {column!r} in sheet {meta['id']}; its columns are {shown}")
 
 
-def _record(
-    store: Store,
-    objects: dict[str, str | None],
-    layouts: list[RecordPaths],
-    old_tree: str | None,
-    new_tree: str | None,
-) -> tuple[ChangeIndex, SheetFiles] | None:
-    """The commit's change record and its changed rows, if it wrote them between exactly
-    these two folder trees; else None, and the caller reads the rows file itself."""
-    for paths in layouts:
-        record, rows = objects.get(paths.record), objects.get(paths.rows)
-        if record and rows:
-            index = parse_changes(store.blob(record), paths.record)
-            if (index.old_tree, index.new_tree) == (old_tree, new_tree):
-                changed = SheetFiles({"layout": paths.layout}, store.blob(rows), where=paths.rows)
-                return index, changed
-    return None
+@dataclass(frozen=True)
+class _Record:
+    """A commit's change record as stored, parsed whole only where it may name the row."""
+
+    paths: RecordPaths
+    text: bytes
+    trees: tuple[str | None, str | None]
+    """The folder trees it was made between (`from`, `to`)."""
+
+    def changed_rows(
+        self, store: Store, commit: str, key: str, needle: bytes
+    ) -> tuple[ChangeIndex, SheetFiles | None] | None:
+        """The record and the row's line in its changed rows (None for a removed row, or
+        where the record does not name it); None where the commit lacks the changed rows
+        file, so the record is not trusted. `needle` is the key as JSON: a record without
+        it, and without any escape that could spell it otherwise, does not name the row."""
+        if needle not in self.text and b"\\" not in self.text:
+            return ChangeIndex(*self.trees), None
+        index = parse_changes(self.text, self.paths.record)
+        if not index.touches(key) or key in index.removed:
+            return index, None
+        rows = store.read_path(commit, self.paths.rows)
+        if rows is None:
+            return None
+        return index, SheetFiles({"layout": self.paths.layout}, rows, where=self.paths.rows)
+
+
+def _walk(
+    store: Store, tip: str, start: str | None, folder: str, layouts: list[RecordPaths]
+) -> list[tuple[PathCommit, list[_Record]]]:
+    """The commits that changed the sheet's data, each with its change records, read by
+    one git call while another walks the branch."""
+    commits, wanted = [], []
+    with store.reader() as reader:
+        for commit in store.path_log(tip, [folder, *(paths.record for paths in layouts)], start):
+            if folder not in commit.objects:
+                continue
+            commits.append((commit, []))
+            for paths in layouts:
+                record = commit.objects.get(paths.record)
+                if record:
+                    reader.ask(record)
+                    wanted.append((commits[-1][1], paths))
+        texts = reader.contents()
+    for (records, paths), text in zip(wanted, texts, strict=True):
+        records.append(_Record(paths, text, _trees(text, paths.record)))
+    return commits
+
+
+def _trees(text: bytes, where: str) -> tuple[str | None, str | None]:
+    """A record's `from` and `to`, read without the rest; a damaged record is refused as
+    `parse_changes` refuses it."""
+    try:
+        document = orjson.loads(text)
+        return document["from"], document["to"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        index = parse_changes(text, where)
+        return index.old_tree, index.new_tree
 
 
 def _version(

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from auditor.store.gitstore import Store
 from auditor.store.message import LogEntry, sheet_records
 from auditor.store.revisions import resolve
 
+PAGE = 20
+"""Snapshots shown by default: a branch of years holds tens of thousands."""
 
-def log_entries(store: Store, limit: int | None = None) -> list[LogEntry]:
-    """The snapshots, newest first, with counts read from their trailers."""
+
+@dataclass(frozen=True)
+class LogPage:
+    entries: list[LogEntry]
+    more: bool
+    """Older snapshots were left out."""
+
+
+def log_entries(store: Store, limit: int | None = PAGE) -> LogPage:
+    """The newest `limit` snapshots (all with None), with counts read from their trailers;
+    one more commit is read to know whether older ones were left out."""
     tip = resolve(store, "HEAD")
+    commits = store.first_parents(tip, None if limit is None else limit + 1)
     entries = []
-    for commit in store.first_parents(tip, limit):
+    for commit in commits[:limit]:
         records = sheet_records(commit.message).values()
         entries.append(
             LogEntry(
@@ -24,4 +38,4 @@ def log_entries(store: Store, limit: int | None = None) -> list[LogEntry]:
                 rows=sum(record.rows for record in records),
             )
         )
-    return entries
+    return LogPage(entries, len(commits) > len(entries))

@@ -134,7 +134,7 @@ def build_report(
             for sheet in diff.sheets
         ],
         trend=trend(store, diff.new.commit, config.trend_snapshots, config.money_columns),
-        thresholds=(settings.high, settings.medium),
+        settings=settings,
     )
 
 

@@ -114,7 +114,7 @@ def run_job(
         result.pushed = True
         store.share_notes(push, push=True)
     tip = store.tip()
-    if tip is None or len(store.first_parents(tip, 2)) < 2:
+    if tip is None or len(store.first_parents(tip, 2, messages=False)) < 2:
         result.notes.append("the first snapshot is the baseline: nothing to report or publish")
         return result
     report = result.report = build_report(store, settings)
@@ -159,7 +159,7 @@ def _unpublished(store: Store, config: Config, tip: str) -> list[tuple[str, str]
     """The pairs (old, new) to publish, oldest first: from the newest pair the audit sheet
     holds rows of up to the tip. A sheet without audit rows starts at the newest pair: a
     new audit sheet is not flooded with the branch's history."""
-    commits = store.first_parents(tip, TRAIL_PAIRS + 1)
+    commits = store.first_parents(tip, TRAIL_PAIRS + 1, messages=False)
     pairs = [(older.sha, newer.sha) for newer, older in pairwise(commits)]
     api = SmartsheetApi.configured(config)
     try:

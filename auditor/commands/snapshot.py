@@ -153,6 +153,7 @@ def take_snapshot(
         if before_update:
             before_update(attempt)
         if store.compare_and_swap(commit, expected):
+            store.pack()
             return SnapshotResult(commit, parent, diffs)
     raise _gave_up(store)
 
@@ -433,7 +434,7 @@ def _audit(
     """
     if settings is None:
         return {}
-    read = {item.sheet.sheet_id: (item.sheet.rows, item.meta) for item in encoded}
+    read = {item.sheet.sheet_id: item.as_files() for item in encoded}
     found = pending_violations(store, parent, fetched_at, read, settings)
     trees = {**store.sheet_trees(parent), **{item.sheet.sheet_id: item.tree for item in encoded}}
     return {

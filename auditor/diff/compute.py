@@ -160,6 +160,12 @@ def _cell_changes(
                 new_cells[key, title] = new[title]
     if not old_cells and not new_cells:
         return []
+    # What the pre-pass leaves to deepdiff: comparing the cells that differ by the
+    # pre-pass's own test (type or value, or present on one side only), one level deep; the
+    # changed cells are read from deepdiff's report. On this input deepdiff finds every cell
+    # changed (test_diff's property tests apply the reported changes and get the new table
+    # back): it confirms the pre-pass rather than narrowing it, for 0.23 s of the 10,000-row
+    # bulk edit (deepdiff 9.1).
     from deepdiff import DeepDiff  # imported here: 0.1 s of start-up, needed only now
 
     # threshold_to_diff_deeper=0: report each cell even when most cells changed, where

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from auditor.audit.attribution import Attribution
 from auditor.audit.model import Event, Violations
+from auditor.audit.settings import Settings
 from auditor.diff.model import Diff
 
 
@@ -37,5 +38,5 @@ class Report:
     events: list[Event]
     sheets: list[SheetVersions]
     trend: list[TrendPoint]
-    thresholds: tuple[Decimal, Decimal]
+    settings: Settings
     attribution: Attribution | None = None

@@ -110,7 +110,7 @@ def _print_violations(console: Console, name: str, audit: Violations, limit: int
     _more(console, len(listed), limit, "violation")
 
 
-def print_log(console: Console, log: list[LogEntry]) -> None:
+def print_log(console: Console, log: list[LogEntry], more: bool = False) -> None:
     table = Table("commit", "fetched (UTC)", "rows", "+rows", "-rows", "cells", "summary")
     for entry in log:
         table.add_row(
@@ -123,6 +123,8 @@ def print_log(console: Console, log: list[LogEntry]) -> None:
             inert(entry.subject),
         )
     console.print(table)
+    if more:
+        console.print("... older snapshots not shown (-n N shows the newest N, --all every one)")
 
 
 def print_snapshot(console: Console, sheets: list[SheetData], limit: int) -> None:

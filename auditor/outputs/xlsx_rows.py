@@ -103,7 +103,8 @@ def body(sheet: Any, rows: Sequence[Sequence[Any]], formats: Sequence[str | None
     the columns' number formats, in order. Registers the styles with the workbook, which
     must happen before it is saved."""
     check_openpyxl(openpyxl.__version__)
-    wanted = {DATE, DATETIME, *(fmt for fmt in formats if fmt)}
+    # In a fixed order (not a set's), so the same report is the same file on every run.
+    wanted = dict.fromkeys([DATE, DATETIME, *(fmt for fmt in formats if fmt)])
     styles = {fmt: _style_id(sheet, number_format=fmt) for fmt in wanted}
     styles["quote"] = _style_id(sheet, quotePrefix=True)
     return Body(sheet, rows, formats, styles)

@@ -11,7 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
+import queue
 import re
+import subprocess
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -37,6 +42,12 @@ BLOB_MODE = 0o100644
 NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
 CREDENTIALS = re.compile(r"://[^/@\s]+@")
 LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}
+SEGMENT = 4096
+"""Commits a walk of a long branch leaves to a second git process (see `path_log`)."""
+GC_AUTO = 256
+"""Loose objects `git gc --auto` lets gather before it packs them, where the repository
+sets no `gc.auto` of its own: a snapshot writes a dozen objects of up to 15 MB each, so
+git's 6,700 would let hundreds of megabytes gather first (about 600 snapshots)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,120 @@ class PathCommit:
     sha: str
     time: dt.datetime
     objects: dict[str, str | None]
+
+
+class _Log:
+    """One `git log` of `path_log`, started at once; a thread reads what it writes, so
+    that two walk together while their commits are read in order."""
+
+    def __init__(self, git_dir: str, revisions: str, paths: list[str]) -> None:
+        self.command = [
+            "git",
+            f"--git-dir={git_dir}",
+            "log",
+            "--first-parent",
+            "--reverse",
+            "--raw",
+            "-t",
+            "-z",
+            "--no-abbrev",
+            "--no-renames",
+            "--format=%x1e%H %at",
+            revisions,
+            "--",
+            *paths,
+        ]
+        self.process = subprocess.Popen(
+            self.command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **LITERAL_PATHS},
+        )
+        self.chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        while chunk := self.process.stdout.read1(1 << 20):
+            self.chunks.put(chunk)
+        self.chunks.put(b"")
+
+    def commits(self) -> Iterator[PathCommit]:
+        rest = b""
+        while chunk := self.chunks.get():
+            *records, rest = (rest + chunk).split(b"\x1e")
+            yield from map(_path_commit, filter(None, records))
+        if rest:
+            yield _path_commit(rest)
+        assert self.process.stderr is not None
+        if self.process.wait():
+            raise git.GitCommandError(
+                self.command, self.process.returncode, self.process.stderr.read()
+            )
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.thread.join()
+        self.process.wait()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+class ObjectReader:
+    """Objects asked for one by one and answered by one `git cat-file --batch`, which reads
+    them while the asking goes on (a thread drains its answers, so neither side waits)."""
+
+    def __init__(self, git_dir: str) -> None:
+        self.git_dir = git_dir
+        self.process = subprocess.Popen(
+            ["git", f"--git-dir={git_dir}", "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self.asked: list[str] = []
+        self.answers: list[bytes] = []
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        assert self.process.stdout is not None
+        self.answers.append(self.process.stdout.read())
+
+    def ask(self, sha: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(sha.encode() + b"\n")
+        self.asked.append(sha)
+
+    def contents(self) -> list[bytes]:
+        """What was asked for, in order; an object the repository lacks is damage."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.thread.join()
+        self.process.wait()
+        output, at, found = b"".join(self.answers), 0, []
+        for sha in self.asked:
+            end = output.find(b"\n", at)
+            header = output[at:end].split()
+            if len(header) != 3:
+                raise DamagedSnapshot(
+                    f"object {sha[:10]} is missing from the repository {self.git_dir}; "
+                    "fetch the branch again or restore the repository"
+                )
+            size = int(header[2])
+            found.append(output[end + 1 : end + 1 + size])
+            at = end + 2 + size
+        return found
+
+    def __enter__(self) -> ObjectReader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
 
 
 class Store:
@@ -180,9 +305,13 @@ class Store:
             ) from None
         return commit
 
-    def first_parents(self, tip: str, limit: int | None = None) -> list[CommitInfo]:
-        """The branch's history from `tip` back, newest first, in one git call."""
-        args = ["--first-parent", "--format=%H%x1f%P%x1f%at%x1f%B%x1e"]
+    def first_parents(
+        self, tip: str, limit: int | None = None, *, messages: bool = True
+    ) -> list[CommitInfo]:
+        """The branch's history from `tip` back, newest first, in one git call; without
+        `messages` (left empty) a walk of the whole branch reads no commit's message."""
+        body = "%B" if messages else ""
+        args = ["--first-parent", f"--format=%H%x1f%P%x1f%at%x1f{body}%x1e"]
         if limit is not None:
             args.append(f"--max-count={limit}")
         output = self.repo.git.log(*args, tip, strip_newline_in_stdout=False)
@@ -202,38 +331,50 @@ class Store:
             )
         return commits
 
-    def path_log(self, tip: str, paths: list[str], since: str | None = None) -> list[PathCommit]:
+    def count(self, tip: str) -> int:
+        """The number of snapshots from `tip` back, counted by git alone."""
+        return int(self.repo.git.rev_list("--first-parent", "--count", tip))
+
+    def path_log(
+        self, tip: str, paths: list[str], since: str | None = None
+    ) -> Iterator[PathCommit]:
         """The first-parent commits after `since` up to `tip` that changed any of `paths`,
         oldest first, each with the new object id of every file and folder under them that
-        it changed. One git call that compares trees only; no file is read. Paths are
-        taken literally and read NUL-separated, whatever characters they hold."""
-        output = self.repo.git.log(
-            "--first-parent",
-            "--reverse",
-            "--raw",
-            "-t",
-            "-z",
-            "--no-abbrev",
-            "--no-renames",
-            "--format=%x1e%H %at",
-            f"{since}..{tip}" if since else tip,
-            "--",
-            *paths,
-            env=LITERAL_PATHS,
-        )
-        commits = []
-        for record in output.split("\x1e")[1:]:
-            head, _, raw = record.partition("\0")
-            sha, seconds = head.split()
-            fields = raw.strip("\n").split("\0")
-            changed: dict[str, str | None] = {}
-            for meta, path in zip(fields[0::2], fields[1::2], strict=False):
-                new = meta.split()[3]
-                changed[path] = None if new == ZERO else new
-            commits.append(
-                PathCommit(sha, dt.datetime.fromtimestamp(int(seconds), dt.UTC), changed)
-            )
-        return commits
+        it changed. git compares trees only; no file is read. Paths are taken literally and
+        read NUL-separated, whatever characters they hold.
+
+        Commits are yielded as git writes them, so what the caller does with each (asking
+        a reader for its files) runs while git walks on. A branch longer than `SEGMENT`
+        commits is walked in two parts at once, its newest `SEGMENT` commits and the ones
+        before, by two git processes: comparing trees is most of the time a walk takes."""
+        start = self._walk_start(tip, since)
+        ranges = [tip if since is None else f"{since}..{tip}"]
+        if start is not None:
+            ranges = [start if since is None else f"{since}..{start}", f"{start}..{tip}"]
+        walks = [_Log(self.repo.git_dir, part, paths) for part in ranges]
+        try:
+            for walk in walks:
+                yield from walk.commits()
+        finally:
+            for walk in walks:
+                walk.close()
+
+    def _walk_start(self, tip: str, since: str | None) -> str | None:
+        """The commit `SEGMENT` first parents back from `tip` (after `since`), if any."""
+        exclude = [f"^{since}"] if since else []
+        found = self.repo.git.rev_list("--first-parent", f"--skip={SEGMENT}", "-1", tip, *exclude)
+        return found or None
+
+    def reader(self) -> ObjectReader:
+        return ObjectReader(self.repo.git_dir)
+
+    def blobs(self, ids: list[str]) -> list[bytes]:
+        """Many objects' contents in one git call: thousands of small change records read
+        one by one cost a round trip each."""
+        with self.reader() as reader:
+            for sha in ids:
+                reader.ask(sha)
+            return reader.contents()
 
     def blob(self, sha: str) -> bytes:
         """An object's content; one the repository lacks (a broken clone, a pruned object)
@@ -375,6 +516,20 @@ class Store:
                 f"cannot write to the repository {self.repo.git_dir}: {why}; the branch "
                 f"{self.branch!r} is unchanged"
             ) from None
+
+    def pack(self) -> None:
+        """Pack what the snapshots wrote once enough of it gathered (`git gc --auto`), in
+        this process, not left running after it. The branch has moved already: a failure
+        is a warning."""
+        settings = ["-c", "gc.autoDetach=false"]
+        try:
+            self.repo.git.config("--get", "gc.auto")
+        except git.GitCommandError:
+            settings += ["-c", f"gc.auto={GC_AUTO}"]
+        try:
+            self.repo.git.execute(["git", *settings, "gc", "--auto", "--quiet"])
+        except git.GitCommandError as error:
+            log.warning("git gc --auto failed: %s", _git_error(error.stderr))
 
     def push(self, remote: str) -> None:
         """Push the branch to `remote` as a fast-forward. `LostRace` when another runner
@@ -579,6 +734,19 @@ WINDOWS_DEVICES = frozenset(
     {"CON", "PRN", "AUX", "NUL"} | {f"{port}{n}" for port in ("COM", "LPT") for n in range(10)}
 )
 MAX_FOLDER_NAME = 100
+
+
+def _path_commit(record: bytes) -> PathCommit:
+    """One commit of `path_log`'s output: its id and time, then a raw diff entry per path,
+    `:<mode> <mode> <old id> <new id> <status>` (modes of 6 digits, ids of 40) and the path."""
+    head, _, raw = record.partition(b"\0")
+    sha, seconds = head.split()
+    fields = raw.split(b"\0")
+    changed: dict[str, str | None] = {}
+    for at in range(0, len(fields) - 1, 2):
+        new = fields[at][56:96].decode()
+        changed[fields[at + 1].decode()] = None if new == ZERO else new
+    return PathCommit(sha.decode(), dt.datetime.fromtimestamp(int(seconds), dt.UTC), changed)
 
 
 def _checked_branch(repo: git.Repo, branch: str) -> str:

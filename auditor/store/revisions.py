@@ -77,7 +77,7 @@ def _cutoff(text: str, revision: str) -> dt.datetime:
 
 
 def _at_time(store: Store, tip: str, cutoff: dt.datetime, revision: str) -> str:
-    for commit in store.first_parents(tip):
+    for commit in store.first_parents(tip, messages=False):
         if commit.time <= cutoff:
             return commit.sha
     raise _unknown(store, revision, "no snapshot was taken at or before that time")

@@ -1,0 +1,259 @@
+"""What the rules know of a snapshot's rows, found once per row and shared between snapshots.
+
+Rows that are byte-equal in two snapshots are parsed into one object (see
+auditor.audit.evaluate.History), so a row unchanged between the two sides of a pair is
+examined once, and a snapshot that is also the other's baseline is examined once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from auditor.audit.model import Violation
+from auditor.audit.settings import Settings
+from auditor.snapshot.canonical import SheetFiles
+from auditor.snapshot.model import Row
+from auditor.snapshot.normalize import ISO_DATE
+
+Cells = dict[str, Any]
+
+Check = tuple[str, str | None, str, str]
+"""(rule, column, severity, message) of a violation found in one row alone."""
+
+RowChecks = Callable[[Cells, tuple[str, ...], Settings], list[Check]]
+BY_KEY = 32
+"""Rows of a baseline read one by one before it is parsed whole: finding a row's line in a
+20,000-row file costs about a fiftieth of parsing the file."""
+
+
+@dataclass
+class Snapshot:
+    """One sheet in one snapshot, with every row parsed (metadata included)."""
+
+    sheet_id: str
+    meta: dict[str, Any]
+    rows: dict[str, Row]
+    fetched_at: dt.datetime
+
+    def violation(
+        self, rule: str, key: str, column: str | None, severity: str, message: str
+    ) -> Violation:
+        return Violation(self.sheet_id, rule, key, column, severity, message)
+
+
+@dataclass(slots=True)
+class Facts:
+    """What the rules need of one row, found once per row object."""
+
+    row: Row
+    required: tuple[str, ...]
+    checks: list[Check]
+    week: dt.date | None
+    line: tuple
+    latest: str
+
+
+@dataclass
+class SheetFacts:
+    """What the rules need of a whole snapshot's rows, found once per rows object."""
+
+    rows: dict[str, Row]
+    """The rows the rules check: parent rows of hierarchical sheets left out."""
+    facts: dict[str, Facts]
+    weeks: dict[dt.date, list[str]]
+    findings: list[tuple[str, Check]]
+    dated: list[tuple[str, str]]
+    """(latest date text, key), latest first: rows that may hold a date far ahead."""
+    duplicates: list[list[str]]
+
+
+@dataclass
+class Memo:
+    """Facts shared by the snapshots evaluated with it. Entries keep their objects alive,
+    so an id is never reused while cached."""
+
+    checks: RowChecks
+    facts: dict[int, Facts] = field(default_factory=dict)
+    sheets: dict[int, tuple[dict[str, Row], tuple[str, ...], SheetFacts]] = field(
+        default_factory=dict
+    )
+
+    def of(self, row: Row, required: tuple[str, ...], settings: Settings) -> Facts:
+        facts = self.facts.get(id(row))
+        if facts is None or facts.row is not row or facts.required != required:
+            facts = _facts(row, required, settings, self.checks)
+            self.facts[id(row)] = facts
+        return facts
+
+    def sheet(
+        self, rows: dict[str, Row], required: tuple[str, ...], settings: Settings
+    ) -> SheetFacts:
+        cached = self.sheets.get(id(rows))
+        if cached is not None and cached[0] is rows and cached[1] == required:
+            return cached[2]
+        kept = without_parents(rows)
+        facts = {key: self.of(row, required, settings) for key, row in kept.items()}
+        weeks: dict[dt.date, list[str]] = defaultdict(list)
+        groups: dict[tuple, list[str]] = defaultdict(list)
+        findings: list[tuple[str, Check]] = []
+        dated: list[tuple[str, str]] = []
+        for key, fact in facts.items():
+            if fact.week is not None:
+                weeks[fact.week].append(key)
+            if fact.line[0] is not None:
+                groups[fact.line].append(key)
+            findings.extend((key, check) for check in fact.checks)
+            if fact.latest:
+                dated.append((fact.latest, key))
+        dated.sort(reverse=True)
+        duplicates = [keys for keys in groups.values() if len(keys) > 1]
+        result = SheetFacts(kept, facts, dict(weeks), findings, dated, duplicates)
+        self.sheets[id(rows)] = (rows, required, result)
+        return result
+
+
+class Billed:
+    """A snapshot's rows as a week's billed baseline: a few rows read one by one from its
+    file, or all of them parsed once (also where the sheet has parent rows, which only the
+    whole file tells apart)."""
+
+    def __init__(
+        self, load: Callable[[], dict[str, Row]], files: Callable[[], SheetFiles] | None = None
+    ) -> None:
+        self._load = load
+        self._files = files
+        self._whole: dict[str, Row] | None = None
+        self._kept: dict[str, Row] | None = None
+        self._read: dict[str, Row | None] = {}
+
+    @classmethod
+    def of(cls, rows: dict[str, Row]) -> Billed:
+        return cls(lambda: rows)
+
+    def whole(self) -> dict[str, Row]:
+        if self._whole is None:
+            self._whole = self._load()
+        return self._whole
+
+    def row(self, key: str) -> Row | None:
+        """The row the rules see under `key` (None for a parent row, or none at all)."""
+        if key in self._read:
+            return self._read[key]
+        files = self._files() if self._files and self._whole is None else None
+        if (
+            files is not None
+            and len(self._read) < BY_KEY
+            and b'"parent":' not in files.rows
+            and b'"_parent":' not in files.rows
+        ):
+            row = files.row(key)
+        else:
+            row = self.kept().get(key)
+        self._read[key] = row
+        return row
+
+    def kept(self) -> dict[str, Row]:
+        """The rows the rules check, parent rows left out."""
+        if self._kept is None:
+            self._kept = without_parents(self.whole())
+        return self._kept
+
+
+Baseline = Callable[[dt.datetime], Billed | None]
+"""Given a week's close time, that week's billed baseline snapshot."""
+
+
+@dataclass(frozen=True)
+class Since:
+    """The snapshot a new one is taken on: its fetch time, its rows (which are a baseline
+    too), its stored violations, and the keys of the rows added, removed or changed since."""
+
+    fetched_at: dt.datetime
+    rows: Billed
+    violations: list[Violation]
+    changed: set[str]
+
+
+@dataclass(frozen=True)
+class Context:
+    """One snapshot being evaluated, and what its sheet-wide checks may use."""
+
+    snapshot: Snapshot
+    sheet: SheetFacts
+    settings: Settings
+    baseline: Baseline
+    memo: Memo
+    required: tuple[str, ...]
+    since: Since | None
+
+
+def _facts(row: Row, required: tuple[str, ...], settings: Settings, checks: RowChecks) -> Facts:
+    config = settings.config
+    get = row.cells.get
+    line = (
+        get(config.work_request_column),
+        get(config.cu_column),
+        get(config.pole_column),
+        get(config.week_column),
+        get(config.quantity_column),
+    )
+    try:
+        hash(line)
+    except TypeError:
+        line = tuple(map(_hashable, line))
+    latest = ""
+    for column in config.date_columns:
+        value = get(column)
+        if value.__class__ is str and value > latest:
+            latest = value
+    return Facts(
+        row,
+        required,
+        checks(row.cells, required, settings),
+        week_of(row.cells, settings),
+        line,
+        latest,
+    )
+
+
+@lru_cache(maxsize=4096)
+def day(value: str) -> dt.date | None:
+    """The date an ISO date text names, or None."""
+    if not ISO_DATE.fullmatch(value):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def week_of(cells: Cells, settings: Settings) -> dt.date | None:
+    value = cells.get(settings.config.week_column)
+    return day(value) if value.__class__ is str else None
+
+
+def close_time(week: dt.date, settings: Settings) -> dt.datetime | None:
+    """The end of the week-ending date in the configured zone, plus the grace days; None for
+    a week that never closes (a placeholder such as 9999-12-31, past the calendar's end)."""
+    try:
+        end = dt.datetime.combine(week + dt.timedelta(days=1), dt.time(), tzinfo=settings.zone)
+        return (end + dt.timedelta(days=settings.config.close_grace_days)).astimezone(dt.UTC)
+    except OverflowError:
+        return None
+
+
+def without_parents(rows: dict[str, Row]) -> dict[str, Row]:
+    """Rules skip parent rows (rows that have children) of hierarchical sheets."""
+    parents = {row.parent for row in rows.values() if row.parent is not None}
+    if not parents:
+        return rows
+    return {key: row for key, row in rows.items() if row.id not in parents}
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
