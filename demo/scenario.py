@@ -130,7 +130,10 @@ def _runs(world: World, sheet: dict) -> None:
         billing.delete_row(sheet, 10, "2026-11-23T11:05:00Z")
         values = billing.random_values(random.Random(99), 60)
         billing.add_row(sheet, values, "s.okafor@example.com", "2026-11-23T11:30:00Z")
-    server.copy_sheet(billing.SHEET_ID, "Copy of Billing 2026")
+    copied = server.sheets[server.copy_sheet(billing.SHEET_ID, "Copy of Billing 2026")]
+    with server.lock:  # copied at a time of the scenario's, not the clock's: the same commits
+        for item in [copied, *copied["rows"]]:
+            item["createdAt"] = item["modifiedAt"] = "2026-11-23T11:40:00Z"
     run("2026-11-23T12:00:00Z", "a row deleted and a row added; a crew copied the sheet")
     with server.lock:
         billing.rename_column(sheet, "Scope #", "Scope No.")
