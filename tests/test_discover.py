@@ -275,3 +275,25 @@ def test_a_damaged_versions_note_is_ignored_and_written_again(store, repo):
     assert store.seen_versions({"7": "a" * 40}) == {}
     store.note_versions({"7": "a" * 40}, {"7": 5}, ("a", "a@example.com"), T0)
     assert store.seen_versions({"7": "a" * 40}) == {"7": 5}
+
+
+def test_a_sheet_that_comes_back_is_compared_with_its_last_snapshot(store, api, emulator, office):
+    config = Config(folders=(str(office["top"]),), exclude_names=("*Archive*",))
+    run(store, api, config, "2026-11-20T08:00:00+00:00")
+    emulator.sheets[1001]["name"] = "Billing North Archive"
+    emulator.sheets[1001]["version"] += 1
+    read = run(store, api, config, "2026-11-20T10:00:00+00:00")[0]
+    assert list(read.left) == ["1001"]
+    week = billing.value_of(emulator.sheets[1001], 1, "Weekly Reference Logged Date")
+    billing.set_cell(emulator.sheets[1001], 1, "Units Total Price", 999999)
+    emulator.sheets[1001]["name"] = "Billing North"
+    emulator.sheets[1001]["version"] += 1
+    result = run(store, api, config, "2026-11-30T08:00:00+00:00")[1]
+    back = {d.sheet_id: d for d in result.diffs}["1001"]
+    assert back.status == "changed" and back.reason.startswith("back in the audit (folder")
+    assert [(c.column, c.new) for c in back.cells_changed] == [("Units Total Price", 999999)]
+    pair = diff_revisions(store, "HEAD~1", "HEAD")
+    assert [c.column for c in pair.sheets[0].cells_changed] == ["Units Total Price"]
+    report = build_report(store, load_settings(config))
+    new = [(v.rule, v.column) for audit in report.violations.values() for v in audit.new]
+    assert week < "2026-11-23" and ("closed-period-edit", "Units Total Price") in new

@@ -34,9 +34,13 @@ def diff_revisions(
             name = canonical.load(store.read(new_tree, SHEET_FILE))["name"]
             sheets.append(SheetDiff(sheet_id, name, "unchanged"))
             continue
-        old_files = store.sheet_files(old_tree) if old_tree else None
+        earlier = store.last_folder(old.sha, sheet_id) if old_tree is None else None
+        old_files = store.sheet_files(old_tree or earlier) if old_tree or earlier else None
         new_files = store.sheet_files(new_tree) if new_tree else None
-        sheets.append(diff_sheet(sheet_id, old_files, new_files, ignored))
+        sheet = diff_sheet(sheet_id, old_files, new_files, ignored)
+        if earlier and new_tree:
+            sheet.status, sheet.reason = "changed", rejoined("")
+        sheets.append(sheet)
     _reasons(sheets, new.message)
     return Diff(Side(old.sha, old.time), Side(new.sha, new.time), sheets)
 
@@ -45,8 +49,11 @@ def _reasons(sheets: list[SheetDiff], message: str) -> None:
     """Why a sheet joined or left the audit, as the newer snapshot's trailers record it."""
     records, left = sheet_records(message), left_sheets(message)
     for sheet in sheets:
-        if sheet.status == "added" and sheet.sheet_id in records:
-            sheet.reason = origin_text(records[sheet.sheet_id].found)
+        origin = records.get(sheet.sheet_id)
+        if sheet.status == "added" and origin:
+            sheet.reason = origin_text(origin.found)
+        elif sheet.reason and origin:
+            sheet.reason = rejoined(origin_text(origin.found))
         elif sheet.status == "removed":
             sheet.reason = left.get(sheet.sheet_id, "no longer in the snapshot")
 
@@ -59,3 +66,9 @@ def select_sheets(ids: list[str], sheet: str | None) -> list[str]:
         known = ", ".join(ids) or "none"
         raise UsageError(f"no sheet {sheet!r} in these snapshots (sheets: {known})")
     return [sheet]
+
+
+def rejoined(origin: str) -> str:
+    """Why a sheet that had left the audit is compared with its last snapshot before."""
+    found = f" ({origin})" if origin else ""
+    return f"back in the audit{found}, compared with its last snapshot before it left"

@@ -19,6 +19,7 @@ from auditor.audit.evaluate import (
     violations_path,
 )
 from auditor.audit.settings import Settings
+from auditor.commands.diff import rejoined
 from auditor.commands.read import FileSource, Read, read_sources
 from auditor.config import Config
 from auditor.diff.compute import diff_sheet
@@ -126,9 +127,9 @@ def take_snapshot(
         parent = store.tip()
         trees = store.sheet_trees(parent)
         _check_case_collisions(ids, trees)
-        diffs, changed = _compare(store, encoded, trees, ignored, origins)
+        diffs, changed, earlier = _compare(store, parent, encoded, trees, ignored, origins)
         if not allow_mass_removal:
-            _check_removals(store, diffs, trees)
+            _check_removals(store, diffs, {**earlier, **trees})
         leaving = {key: why for key, why in (left or {}).items() if key in trees}
         if not allow_mass_removal:
             joining = [item for item in encoded if item.sheet.sheet_id not in trees]
@@ -308,17 +309,26 @@ def _encode(sheet: Sheet, money_columns: tuple[str, ...]) -> _Encoded:
 
 def _compare(
     store: Store,
+    parent: str | None,
     encoded: list[_Encoded],
     trees: dict[str, str],
     ignored: frozenset[str],
     origins: dict[str, str],
-) -> tuple[list[SheetDiff], set[str]]:
+) -> tuple[list[SheetDiff], set[str], dict[str, str]]:
+    """Each read sheet's diff against the tip; the ids to commit; and the earlier folders
+    of sheets that come back to the audit, which they are compared with."""
     diffs: list[SheetDiff] = []
     changed: set[str] = set()
+    earlier: dict[str, str] = {}
     for item in encoded:
         sheet_id = item.sheet.sheet_id
         old_tree = trees.get(sheet_id)
-        if old_tree == item.tree:
+        if old_tree is None and parent is not None:
+            old_tree = store.last_folder(parent, sheet_id)
+            if old_tree is not None:
+                earlier[sheet_id] = old_tree
+                changed.add(sheet_id)
+        if old_tree == item.tree and sheet_id not in earlier:
             diffs.append(SheetDiff(sheet_id, item.sheet.name, "unchanged"))
             continue
         old = store.sheet_files(old_tree) if old_tree else None
@@ -330,12 +340,15 @@ def _compare(
                 "sheet under a new --id"
             )
         diff = diff_sheet(sheet_id, old, item.as_files(), ignored)
+        origin = origin_text(origins.get(sheet_id, "listed"))
         if old is None:
-            diff.reason = origin_text(origins.get(sheet_id, "listed"))
+            diff.reason = origin
+        elif sheet_id in earlier:
+            diff.status, diff.reason = "changed", rejoined(origin)
         diffs.append(diff)
         if old is None or diff.changed or old.meta != item.meta:
             changed.add(sheet_id)
-    return diffs, changed
+    return diffs, changed, earlier
 
 
 def _commit(
@@ -475,6 +488,8 @@ def summary_line(diff: SheetDiff, version: int | None) -> str:
         f"-{plural(len(diff.rows_removed), 'row')}",
         plural(len(diff.cells_changed), "cell"),
     ]
+    if diff.reason:  # back in the audit
+        parts.insert(0, one_line(diff.reason, NAME_SHOWN))
     extras = [
         (diff.formulas_changed, "formula"),
         (diff.columns_added, "column added"),

@@ -71,6 +71,8 @@ def headline(diff: SheetDiff) -> str:
         f"-{plural(len(diff.rows_removed), 'row')}",
         f"{plural(len(diff.cells_changed), 'cell')} changed",
     ]
+    if diff.reason:  # a sheet back in the audit
+        parts.insert(0, diff.reason)
     if diff.formulas_changed:
         parts.append(f"{plural(len(diff.formulas_changed), 'formula')} changed")
     schema = len(diff.columns_added) + len(diff.columns_removed) + len(diff.columns_renamed)

@@ -365,6 +365,16 @@ class Store:
         found = self.repo.git.rev_list("--first-parent", f"--skip={SEGMENT}", "-1", tip, *exclude)
         return found or None
 
+    def last_folder(self, commit: str, sheet_id: str) -> str | None:
+        """The folder a sheet last had on the branch up to `commit`, which has none: a sheet
+        that left the audit and comes back is compared with it, not taken as new."""
+        path = f"{SNAPSHOTS}/{sheet_id}"
+        gone = self.repo.git.log(
+            "--first-parent", "--format=%H", "-1", commit, "--", path, env=LITERAL_PATHS
+        )
+        parent = self.info(gone).parent if gone else None
+        return self.sheet_trees(parent).get(sheet_id) if parent else None
+
     def reader(self) -> ObjectReader:
         return ObjectReader(self.repo.git_dir)
 
