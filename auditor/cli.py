@@ -79,7 +79,10 @@ AllowMassRemovalOption = Annotated[
     bool,
     typer.Option(
         "--allow-mass-removal",
-        help="Record a read that removes more than half of a sheet's rows (refused otherwise).",
+        help=(
+            "Record a read that removes more than half of a sheet's rows, or of the audited "
+            "sheets (refused otherwise)."
+        ),
     ),
 ]
 AttributeOption = Annotated[
