@@ -15,7 +15,7 @@ jobs of a matrix share one branch, each with its own sheets).
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -135,37 +135,43 @@ def read_smartsheet(store: Store, api: SmartsheetApi, config: Config) -> Read:
     with ThreadPoolExecutor(max_workers=config.readers) as pool:
         futures = {sheet_id: pool.submit(fetch, sheet_id) for sheet_id in discovery.sheet_ids}
     for sheet_id, future in futures.items():
-        try:
-            data = future.result()
-        except NotFound as error:
-            if sheet_id in on_branch:
-                read.left[sheet_id] = GONE
-            elif read.origins[sheet_id] == "listed":
-                raise
-            else:  # found in a listing, gone before it was read: not recorded this time
-                read.failed[sheet_id] = str(error)
-            continue
-        except TokenRejected:
-            continue
-        except SourceError as error:
-            read.failed[sheet_id] = str(error)
-            continue
-        if data is None:
-            read.skipped.append(sheet_id)
-            continue
-        sheet = sheet_from_api(
-            data,
-            sheet_id=sheet_id,
-            key_columns=config.key_columns,
-            money_columns=config.money_columns,
-        )
-        read.sheets.append(sheet)
+        _take(read, sheet_id, future, sheet_id in on_branch, config)
     if rejected:
         raise rejected[0]
     read.left |= _left(api, config, discovery, on_branch, records, read.failed)
     for sheet_id in read.left:
         read.origins.pop(sheet_id, None)
     return read
+
+
+def _take(read: Read, sheet_id: str, future: Future, on_branch: bool, config: Config) -> None:
+    """One sheet's read into `read`: its data, skipped (version unchanged), left (404 for a
+    sheet on the branch), or failed (carried forward)."""
+    try:
+        data = future.result()
+    except NotFound as error:
+        if on_branch:
+            read.left[sheet_id] = GONE
+        elif read.origins[sheet_id] == "listed":
+            raise
+        else:  # found in a listing, gone before it was read: not recorded this time
+            read.failed[sheet_id] = str(error)
+        return
+    except TokenRejected:
+        return  # raised once, for the whole run, by the caller
+    except SourceError as error:
+        read.failed[sheet_id] = str(error)
+        return
+    if data is None:
+        read.skipped.append(sheet_id)
+        return
+    sheet = sheet_from_api(
+        data,
+        sheet_id=sheet_id,
+        key_columns=config.key_columns,
+        money_columns=config.money_columns,
+    )
+    read.sheets.append(sheet)
 
 
 def _listed_versions(api: SmartsheetApi, discovery: Discovery) -> dict[str, int]:

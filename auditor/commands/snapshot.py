@@ -104,21 +104,14 @@ def take_snapshot(
     left: dict[str, str] | None = None,
     before_update: Callable[[int], None] | None = None,
 ) -> SnapshotResult:
-    """Commit `sheets` to the branch unless their data equals the tip's.
-
-    `before_update` is called with the attempt number between making the commit and
-    moving the branch; tests use it to lose a race on purpose. With `settings`, the rules
-    are evaluated on the new snapshot and its open violations go into the trailers. A read
-    that removes more than half of a sheet's rows is refused unless `allow_mass_removal`.
-    `origins` says why each sheet is audited (`folder:12`; default `listed`), `left` which
-    sheets on the branch leave the audit with this commit, and why.
-    """
+    """Commit `sheets` to the branch unless their data equals the tip's. `before_update`
+    gets the attempt number between making the commit and moving the branch (tests lose a
+    race with it). With `settings`, the new snapshot's open violations go into the trailers.
+    A read that removes most of a sheet's rows, or of the audited sheets, is refused unless
+    `allow_mass_removal`. `origins`: why each sheet is audited (`folder:12`; default
+    `listed`); `left`: the sheets on the branch that leave the audit, and why."""
     origins = origins or {}
-    ids = [sheet.sheet_id for sheet in sheets]
-    for sheet_id in ids:
-        check_folder_name(sheet_id)
-    if len(set(ids)) != len(ids):
-        raise UsageError(f"two sources share a snapshot folder: {sorted(ids)}; give each an --id")
+    ids = _checked_ids(sheets)
     fetched_at = (fetched_at or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     encoded = [_encode(sheet, money_columns) for sheet in sheets]
     ignored = frozenset(ignored_columns)
@@ -132,12 +125,9 @@ def take_snapshot(
             _check_removals(store, diffs, {**earlier, **trees})
         leaving = {key: why for key, why in (left or {}).items() if key in trees}
         if not allow_mass_removal:
-            joining = [item for item in encoded if item.sheet.sheet_id not in trees]
-            _check_leaving(leaving, trees, len(joining))
-        for sheet_id, why in sorted(leaving.items()):
-            gone = diff_sheet(sheet_id, store.sheet_files(trees[sheet_id]), None)
-            diffs.append(replace(gone, reason=why))
-            changed.add(sheet_id)
+            _check_leaving(leaving, trees, len([s for s in ids if s not in trees]))
+        diffs += _leaving_diffs(store, leaving, trees)
+        changed |= leaving.keys()
         if not changed:
             return SnapshotResult(None, parent, diffs)
         work = _Attempt(parent, trees, encoded, diffs, changed, leaving, origins)
@@ -157,6 +147,23 @@ def take_snapshot(
             store.pack()
             return SnapshotResult(commit, parent, diffs)
     raise _gave_up(store)
+
+
+def _checked_ids(sheets: list[Sheet]) -> list[str]:
+    ids = [sheet.sheet_id for sheet in sheets]
+    for sheet_id in ids:
+        check_folder_name(sheet_id)
+    if len(set(ids)) != len(ids):
+        raise UsageError(f"two sources share a snapshot folder: {sorted(ids)}; give each an --id")
+    return ids
+
+
+def _leaving_diffs(store: Store, leaving: dict[str, str], trees: dict[str, str]) -> list[SheetDiff]:
+    """A diff for each sheet leaving the audit: no rows listed, what it held and why."""
+    return [
+        replace(diff_sheet(sheet_id, store.sheet_files(trees[sheet_id]), None), reason=why)
+        for sheet_id, why in sorted(leaving.items())
+    ]
 
 
 def _gave_up(store: Store) -> GitError:
