@@ -72,6 +72,7 @@ def discover(api: SmartsheetApi, config: Config) -> Discovery:
     """The sheets to audit, each once, listed ones first, then in the order they were found."""
     result = Discovery()
     seen: set[str] = set()
+    left_out: set[str] = set()
 
     def take(sheet_id: str, name: str | None, origin: str) -> None:
         if sheet_id not in seen:
@@ -84,7 +85,8 @@ def discover(api: SmartsheetApi, config: Config) -> Discovery:
             glob = "it is the audit sheet (AUDIT_SHEET_ID)"
         if glob is None:
             take(sheet_id, name, origin)
-        elif sheet_id not in seen and sheet_id not in {e.sheet_id for e in result.excluded}:
+        elif sheet_id not in seen and sheet_id not in left_out:
+            left_out.add(sheet_id)
             result.excluded.append(Excluded(sheet_id, name, glob))
 
     for sheet_id in sheet_ids(config.sheets, "SOURCE_SHEET_ID"):
