@@ -1,4 +1,4 @@
-"""A snapshots branch as years of scheduled runs leave it, written in a minute.
+"""A snapshots branch as years of scheduled runs leave it, written in about a minute.
 
 A billing sheet grows by a row every other run (two-hourly) and has a cell edited in its
 open week on the others; now and then a row of a closed week is edited or removed, so the
@@ -29,6 +29,7 @@ from auditor.audit.facts import Billed, Snapshot, close_time
 from auditor.audit.rules import evaluate
 from auditor.audit.settings import Settings
 from auditor.commands.snapshot import change_lines, summary_line
+from auditor.config import DEFAULT_AUTHOR
 from auditor.diff.compute import diff_sheet
 from auditor.diff.index import changed_rows_file, changes_file
 from auditor.diff.model import CellChange, RowChange, SheetDiff
@@ -46,7 +47,6 @@ from demo import billing
 
 START = dt.datetime(2024, 1, 1, 8, 17, tzinfo=dt.UTC)
 STEP = dt.timedelta(hours=2)
-AUTHOR = ("auditor", "41898282+github-actions[bot]@users.noreply.github.com")
 FIRST_ROWS = 20
 EXTRA_COLUMNS = 7
 PLANT_EDIT_EVERY = 1000
@@ -307,7 +307,7 @@ class Branch:
             [record],
             None,
         )
-        person = f"{AUTHOR[0]} <{AUTHOR[1]}> {int(run.when.timestamp())} +0000"
+        person = f"{DEFAULT_AUTHOR[0]} <{DEFAULT_AUTHOR[1]}> {int(run.when.timestamp())} +0000"
         lines = [f"tree {self._tree(root)}"]
         if self.tip:
             lines.append(f"parent {self.tip}")
