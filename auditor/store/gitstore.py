@@ -40,6 +40,8 @@ BLOB_MODE = 0o100644
 NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
 CREDENTIALS = re.compile(r"://[^/@\s]+@")
 LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}
+BATCH = 256
+"""Objects an `ObjectReader` asks for in one write."""
 SEGMENT = 4096
 """Commits a walk of a long branch leaves to a second git process (see `path_log`)."""
 GC_AUTO = 256
@@ -147,13 +149,20 @@ class ObjectReader:
         self.answers.append(self.process.stdout.read())
 
     def ask(self, sha: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(sha.encode() + b"\n")
+        """Ask for an object; asked for in batches, a write per batch."""
         self.asked.append(sha)
+        if len(self.asked) % BATCH == 0:
+            self._send(self.asked[-BATCH:])
+
+    def _send(self, ids: list[str]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write("".join(f"{sha}\n" for sha in ids).encode())
+        self.process.stdin.flush()
 
     def contents(self) -> list[bytes]:
         """What was asked for, in order; an object the repository lacks is damage."""
         assert self.process.stdin is not None
+        self._send(self.asked[len(self.asked) - len(self.asked) % BATCH :])
         self.process.stdin.close()
         self.thread.join()
         self.process.wait()
