@@ -95,6 +95,7 @@ class _Log:
             stderr=subprocess.PIPE,
             env={**os.environ, **LITERAL_PATHS},
         )
+        self.wanted = frozenset(path.encode() for path in paths)
         self.chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
@@ -109,9 +110,9 @@ class _Log:
         rest = b""
         while chunk := self.chunks.get():
             *records, rest = (rest + chunk).split(b"\x1e")
-            yield from map(_path_commit, filter(None, records))
+            yield from (_path_commit(record, self.wanted) for record in records if record)
         if rest:
-            yield _path_commit(rest)
+            yield _path_commit(rest, self.wanted)
         assert self.process.stderr is not None
         if self.process.wait():
             raise git.GitCommandError(
@@ -352,9 +353,9 @@ class Store:
         self, tip: str, paths: list[str], since: str | None = None
     ) -> Iterator[PathCommit]:
         """The first-parent commits after `since` up to `tip` that changed any of `paths`,
-        oldest first, each with the new object id of every file and folder under them that
-        it changed. git compares trees only; no file is read. Paths are taken literally and
-        read NUL-separated, whatever characters they hold.
+        oldest first, each with the new object id of each of `paths` it changed and of the
+        entries directly in them. git compares trees only; no file is read. Paths are taken
+        literally and read NUL-separated, whatever characters they hold.
 
         Commits are yielded as git writes them, so what the caller does with each (asking
         a reader for its files) runs while git walks on. A branch longer than `SEGMENT`
@@ -604,16 +605,19 @@ WINDOWS_DEVICES = frozenset(
 MAX_FOLDER_NAME = 100
 
 
-def _path_commit(record: bytes) -> PathCommit:
+def _path_commit(record: bytes, wanted: frozenset[bytes]) -> PathCommit:
     """One commit of `path_log`'s output: its id and time, then a raw diff entry per path,
-    `:<mode> <mode> <old id> <new id> <status>` (modes of 6 digits, ids of 40) and the path."""
+    `:<mode> <mode> <old id> <new id> <status>` (modes of 6 digits, ids of 40) and the path;
+    only the `wanted` paths and the entries directly in them are kept."""
     head, _, raw = record.partition(b"\0")
     sha, seconds = head.split()
     fields = raw.split(b"\0")
     changed: dict[str, str | None] = {}
     for at in range(0, len(fields) - 1, 2):
-        new = fields[at][56:96].decode()
-        changed[fields[at + 1].decode()] = None if new == ZERO else new
+        path = fields[at + 1]
+        if path in wanted or path[: path.rfind(b"/")] in wanted:
+            new = fields[at][56:96].decode()
+            changed[path.decode()] = None if new == ZERO else new
     return PathCommit(sha.decode(), dt.datetime.fromtimestamp(int(seconds), dt.UTC), changed)
 
 
