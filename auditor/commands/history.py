@@ -15,8 +15,9 @@ from auditor.errors import UsageError
 from auditor.snapshot import canonical
 from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SheetFiles, data_of
 from auditor.snapshot.model import Row
-from auditor.store.gitstore import SNAPSHOTS, PathCommit, Store
+from auditor.store.gitstore import SNAPSHOTS, Store
 from auditor.store.revisions import resolve
+from auditor.store.walks import PathCommit
 
 
 def row_history(

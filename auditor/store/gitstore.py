@@ -28,6 +28,7 @@ from gitdb.base import IStream
 
 from auditor.errors import DamagedSnapshot, GitError, UsageError
 from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SUMMARY_FILE, SheetFiles, load
+from auditor.store.walks import PathCommit, Walk, read_walk, walk_file, write_walk
 
 log = logging.getLogger("auditor")
 
@@ -56,16 +57,6 @@ class CommitInfo:
     time: dt.datetime
     message: str
     parent: str | None
-
-
-@dataclass(frozen=True)
-class PathCommit:
-    """A commit that changed some of the paths asked about: path -> its new object id
-    (None: deleted), for the files and folders it changed."""
-
-    sha: str
-    time: dt.datetime
-    objects: dict[str, str | None]
 
 
 class _Log:
@@ -136,7 +127,7 @@ class ObjectReader:
     def __init__(self, git_dir: str) -> None:
         self.git_dir = git_dir
         self.process = subprocess.Popen(
-            ["git", f"--git-dir={git_dir}", "cat-file", "--batch"],
+            ["git", f"--git-dir={git_dir}", "cat-file", "--batch", "--buffer"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -357,10 +348,31 @@ class Store:
         entries directly in them. git compares trees only; no file is read. Paths are taken
         literally and read NUL-separated, whatever characters they hold.
 
-        Commits are yielded as git writes them, so what the caller does with each (asking
-        a reader for its files) runs while git walks on. A branch longer than `SEGMENT`
-        commits is walked in two parts at once, its newest `SEGMENT` commits and the ones
-        before, by two git processes: comparing trees is most of the time a walk takes."""
+        The walk of the whole branch is kept between runs (auditor.store.walks), so git
+        walks only the commits made since the last one."""
+        if since is not None:
+            yield from self._walk(tip, paths, since)
+            return
+        file = walk_file(self.repo.common_dir, paths)
+        kept = read_walk(file)
+        if kept is not None and kept.tip != tip and not self.is_ancestor(kept.tip, tip):
+            kept = None
+        known = kept.commits if kept else []
+        yield from known
+        if kept is not None and kept.tip == tip:
+            return
+        walked = []
+        for commit in self._walk(tip, paths, kept.tip if kept else None):
+            walked.append(commit)
+            yield commit
+        write_walk(file, Walk(tip, [*known, *walked]))
+
+    def _walk(self, tip: str, paths: list[str], since: str | None) -> Iterator[PathCommit]:
+        """`path_log` by git: commits are yielded as git writes them, so what the caller
+        does with each (asking a reader for its files) runs while git walks on. A branch
+        longer than `SEGMENT` commits is walked in two parts at once, its newest `SEGMENT`
+        commits and the ones before, by two git processes: comparing trees is most of the
+        time a walk takes."""
         start = self._walk_start(tip, since)
         ranges = [tip if since is None else f"{since}..{tip}"]
         if start is not None:
