@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import logging
 import os
-import queue
 import re
 import subprocess
 import threading
@@ -20,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import git
 import gitdb.exc
@@ -28,7 +28,11 @@ from gitdb.base import IStream
 
 from auditor.errors import DamagedSnapshot, GitError, UsageError
 from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SUMMARY_FILE, SheetFiles, load
-from auditor.store.walks import PathCommit, Walk, read_walk, walk_file, write_walk
+
+if TYPE_CHECKING:  # imported where used: every command imports the store
+    import queue
+
+    from auditor.store.walks import PathCommit
 
 log = logging.getLogger("auditor")
 
@@ -86,6 +90,8 @@ class _Log:
             stderr=subprocess.PIPE,
             env={**os.environ, **LITERAL_PATHS},
         )
+        import queue
+
         self.wanted = frozenset(path.encode() for path in paths)
         self.chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -350,6 +356,8 @@ class Store:
 
         The walk of the whole branch is kept between runs (auditor.store.walks), so git
         walks only the commits made since the last one."""
+        from auditor.store.walks import Walk, read_walk, walk_file, write_walk
+
         if since is not None:
             yield from self._walk(tip, paths, since)
             return
@@ -621,6 +629,8 @@ def _path_commit(record: bytes, wanted: frozenset[bytes]) -> PathCommit:
     """One commit of `path_log`'s output: its id and time, then a raw diff entry per path,
     `:<mode> <mode> <old id> <new id> <status>` (modes of 6 digits, ids of 40) and the path;
     only the `wanted` paths and the entries directly in them are kept."""
+    from auditor.store.walks import PathCommit
+
     head, _, raw = record.partition(b"\0")
     sha, seconds = head.split()
     fields = raw.split(b"\0")
