@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from auditor.audit.evaluate import open_counts, violations_file
+from auditor.audit.evaluate import History, open_counts, violations_file, violations_of
 from auditor.audit.facts import Billed, Snapshot, close_time
 from auditor.audit.rules import evaluate
 from auditor.audit.settings import Settings
@@ -38,7 +38,7 @@ from auditor.snapshot.model import Row, Sheet
 from auditor.snapshot.normalize import number as json_number
 from auditor.snapshot.normalize import to_decimal
 from auditor.sources.smartsheet_rows import sheet_from_api
-from auditor.store.gitstore import BLOB_MODE, TREE_MODE, tree_bytes
+from auditor.store.gitstore import BLOB_MODE, TREE_MODE, Store, tree_bytes
 from auditor.store.message import SheetRecord, compose
 from auditor.store.readme import ReadmeSheet, render
 from auditor.text import iso
@@ -405,7 +405,25 @@ def build(
     pack.finish()
     for ref, branch in (("snapshots", long), ("short", recent)):
         subprocess.run(["git", "update-ref", f"refs/heads/{ref}", branch.tip], cwd=repo, check=True)
+        check_tip(repo, ref, settings)
     when = START + STEP * count
     sheet.step(1, when)
     sheet.add(when)
     return {"sheet": sheet.api, "when": when, "key": sheet.edits.most_common(1)[0][0]}
+
+
+def check_tip(repo: Path, ref: str, settings: Settings) -> None:
+    """The violations stored at the branch's tip are what the rules find comparing every
+    closed week of it whole, as a snapshot with no stored parent would."""
+    store = Store(repo, ref)
+    tip = store.tip()
+    assert tip is not None
+    history = History(store, tip)
+    sheet_id = next(iter(store.sheet_trees(tip)))
+    meta = canonical.load(store.read(store.sheet_trees(tip)[sheet_id], canonical.SHEET_FILE))
+    snapshot = Snapshot(sheet_id, meta, history.rows(tip, sheet_id) or {}, store.info(tip).time)
+    found = evaluate(snapshot, settings, history.baseline(sheet_id), history.memo)
+    stored = violations_of(history, store.info(tip), sheet_id, settings)
+    store.close()
+    if {v.identity: v for v in found} != stored:
+        raise RuntimeError(f"the violations stored at the tip of {ref} are not the rules'")
