@@ -1,4 +1,4 @@
-"""A snapshots branch as years of scheduled runs leave it, written in a minute.
+"""A snapshots branch as years of scheduled runs leave it, written in about a minute.
 
 A billing sheet grows by a row every other run (two-hourly) and has a cell edited in its
 open week on the others; now and then a row of a closed week is edited or removed, so the
@@ -24,11 +24,12 @@ from typing import Any
 
 import orjson
 
-from auditor.audit.evaluate import open_counts, violations_file
+from auditor.audit.evaluate import History, open_counts, violations_file, violations_of
 from auditor.audit.facts import Billed, Snapshot, close_time
 from auditor.audit.rules import evaluate
 from auditor.audit.settings import Settings
 from auditor.commands.snapshot import change_lines, summary_line
+from auditor.config import DEFAULT_AUTHOR
 from auditor.diff.compute import diff_sheet
 from auditor.diff.index import changed_rows_file, changes_file
 from auditor.diff.model import CellChange, RowChange, SheetDiff
@@ -37,7 +38,7 @@ from auditor.snapshot.model import Row, Sheet
 from auditor.snapshot.normalize import number as json_number
 from auditor.snapshot.normalize import to_decimal
 from auditor.sources.smartsheet_rows import sheet_from_api
-from auditor.store.gitstore import BLOB_MODE, TREE_MODE, tree_bytes
+from auditor.store.gitstore import BLOB_MODE, TREE_MODE, Store, tree_bytes
 from auditor.store.message import SheetRecord, compose
 from auditor.store.readme import ReadmeSheet, render
 from auditor.text import iso
@@ -46,7 +47,6 @@ from demo import billing
 
 START = dt.datetime(2024, 1, 1, 8, 17, tzinfo=dt.UTC)
 STEP = dt.timedelta(hours=2)
-AUTHOR = ("auditor", "41898282+github-actions[bot]@users.noreply.github.com")
 FIRST_ROWS = 20
 EXTRA_COLUMNS = 7
 PLANT_EDIT_EVERY = 1000
@@ -307,7 +307,7 @@ class Branch:
             [record],
             None,
         )
-        person = f"{AUTHOR[0]} <{AUTHOR[1]}> {int(run.when.timestamp())} +0000"
+        person = f"{DEFAULT_AUTHOR[0]} <{DEFAULT_AUTHOR[1]}> {int(run.when.timestamp())} +0000"
         lines = [f"tree {self._tree(root)}"]
         if self.tip:
             lines.append(f"parent {self.tip}")
@@ -405,7 +405,25 @@ def build(
     pack.finish()
     for ref, branch in (("snapshots", long), ("short", recent)):
         subprocess.run(["git", "update-ref", f"refs/heads/{ref}", branch.tip], cwd=repo, check=True)
+        check_tip(repo, ref, settings)
     when = START + STEP * count
     sheet.step(1, when)
     sheet.add(when)
     return {"sheet": sheet.api, "when": when, "key": sheet.edits.most_common(1)[0][0]}
+
+
+def check_tip(repo: Path, ref: str, settings: Settings) -> None:
+    """The violations stored at the branch's tip are what the rules find comparing every
+    closed week of it whole, as a snapshot with no stored parent would."""
+    store = Store(repo, ref)
+    tip = store.tip()
+    assert tip is not None
+    history = History(store, tip)
+    sheet_id = next(iter(store.sheet_trees(tip)))
+    meta = canonical.load(store.read(store.sheet_trees(tip)[sheet_id], canonical.SHEET_FILE))
+    snapshot = Snapshot(sheet_id, meta, history.rows(tip, sheet_id) or {}, store.info(tip).time)
+    found = evaluate(snapshot, settings, history.baseline(sheet_id), history.memo)
+    stored = violations_of(history, store.info(tip), sheet_id, settings)
+    store.close()
+    if {v.identity: v for v in found} != stored:
+        raise RuntimeError(f"the violations stored at the tip of {ref} are not the rules'")

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -355,7 +356,7 @@ def bench_history(work: Path) -> None:
 
     import_into(repo, branch)
     key = keys[ROWS // 3]
-    ours = best(run(AUDITOR, "history", key, "--format", "json", cwd=repo), runs=3)
+    ours = best(walking(repo, run(AUDITOR, "history", key, "--format", "json", cwd=repo)))
     versions = orjson.loads(
         subprocess.check_output([AUDITOR, "history", key, "--format", "json"], cwd=repo)
     )["versions"]
@@ -377,6 +378,16 @@ def bench_history(work: Path) -> None:
         f"scaled; {plain / ours:.0f}x); target <= 2 s",
         ours <= 2.0 and len(versions) > 1,
     )
+
+
+def walking(repo: Path, command: Callable[[], None]) -> Callable[[], None]:
+    """`command` with the walk a history keeps in the repository forgotten first."""
+
+    def action() -> None:
+        shutil.rmtree(repo / ".git" / "auditor", ignore_errors=True)
+        command()
+
+    return action
 
 
 def canonical_line(key: str, row: Row) -> bytes:
@@ -605,14 +616,17 @@ def bench_long_branch(work: Path) -> None:
         paged <= 0.5,
     )
     key = built["key"]
-    seconds = best(run(AUDITOR, "history", key, "--format", "json", cwd=repo))
+    history = run(AUDITOR, "history", key, "--format", "json", cwd=repo)
+    first = best(walking(repo, history))
+    seconds = best(history)
     versions = orjson.loads(
         subprocess.check_output([AUDITOR, "history", key, "--format", "json"], cwd=repo)
     )["versions"]
     record(
         f"auditor history of one row, {LONG_RUNS:,} snapshots (whole process)",
         seconds,
-        f"{len(versions)} versions; target <= 0.5 s",
+        f"{len(versions)} versions; the first in the repository, which walks the whole "
+        f"branch, {first:.2f} s; target <= 0.5 s",
         seconds <= 0.5 and len(versions) > 2,
     )
     bench_ci_fetch(work, repo, source, when)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import subprocess
 
 import orjson
@@ -150,12 +151,57 @@ def test_the_command(repo, cli, commits):
     assert cli("history", "1", "--sheet", "other").returncode == 2
 
 
+def forget_walks(repo) -> None:
+    shutil.rmtree(repo / ".git" / "auditor", ignore_errors=True)
+
+
 @pytest.mark.parametrize("segment", [1, 2, 5])
-def test_a_branch_walked_in_two_parts_gives_the_same_history(store, commits, monkeypatch, segment):
+def test_a_branch_walked_in_two_parts_gives_the_same_history(
+    repo, store, commits, monkeypatch, segment
+):
     """A long branch is walked by two git processes; the parts meet without a gap."""
     whole = [row_history(store, key) for key in ("1", "2")]
     since = row_history(store, "1", since=commits[1])
+    forget_walks(repo)
     monkeypatch.setattr(gitstore, "SEGMENT", segment)
     assert [row_history(store, key) for key in ("1", "2")] == whole
     assert row_history(store, "1", since=commits[1]) == since
     assert summary(whole[0]) == EXPECTED
+
+
+def test_the_walk_is_kept_and_the_next_one_walks_only_new_snapshots(
+    repo, store, commits, monkeypatch
+):
+    walks = []
+    walk = gitstore.Store._walk
+
+    def counted(self, tip, paths, since):
+        walks.append(since)
+        return walk(self, tip, paths, since)
+
+    monkeypatch.setattr(gitstore.Store, "_walk", counted)
+    first = row_history(store, "1")
+    assert walks == [None] and row_history(store, "1") == first and walks == [None]
+    later = take_snapshot(
+        store,
+        [Sheet("billing", "Billing", COLUMNS, as_rows({"1": row(7, by="bo@example.com")}))],
+        author=AUTHOR,
+        fetched_at=T0 + dt.timedelta(hours=20),
+    ).commit
+    kept = row_history(store, "1")
+    assert walks == [None, commits[-1]]
+    assert [v.commit for v in kept.versions] == [*[v.commit for v in first.versions], later]
+    forget_walks(repo)
+    assert row_history(store, "1") == kept
+
+
+def test_a_damaged_or_outgrown_kept_walk_is_walked_again(repo, store, commits):
+    whole = row_history(store, "1")
+    (kept,) = (repo / ".git" / "auditor").glob("walk-*.json")
+    kept.write_text('{"tip": "x", "commits": [[1, 2')
+    assert row_history(store, "1") == whole
+    git(repo, "update-ref", "refs/heads/snapshots", commits[2])
+    shorter = row_history(store, "1")
+    assert [v.commit for v in shorter.versions] == [commits[0], commits[1]]
+    git(repo, "update-ref", "refs/heads/snapshots", commits[-1])
+    assert row_history(store, "1") == whole

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -45,16 +46,20 @@ def closed_period_edit(context: Context) -> Iterator[Violation]:
     if since is None or not _carries(context, since):
         yield from _whole(context)
         return
+    named: dict[str, list[Violation]] = defaultdict(list)
     for violation in since.violations:
-        if violation.rule == RULE and violation.key not in since.changed:
+        if violation.rule != RULE:
+            continue
+        if violation.key in since.changed:
+            named[violation.key].append(violation)
+        else:
             yield violation
     for key in sorted(since.changed):
         before = since.rows.row(key)
         weeks = {week_of(before.cells, settings) if before else None, _week(context, key)}
         weeks |= {
             day(match[1])
-            for violation in since.violations
-            if violation.rule == RULE and violation.key == key
+            for violation in named.get(key, [])
             for match in WEEK_NAMED.finditer(violation.message)
         }
         for week in sorted(week for week in weeks if week is not None):

@@ -15,18 +15,21 @@ import bisect
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import orjson
 
-from auditor.audit.facts import Baseline, Billed, Since
 from auditor.audit.model import Violation, Violations
-from auditor.audit.rules import Snapshot, evaluate, new_memo
 from auditor.audit.settings import Settings
 from auditor.diff.model import Diff
 from auditor.snapshot import canonical
 from auditor.snapshot.canonical import KEY, SheetFiles
 from auditor.snapshot.model import Row
 from auditor.store.gitstore import CommitInfo, Store
+
+if TYPE_CHECKING:  # the rules are imported where they run (see History.memo)
+    from auditor.audit.facts import Baseline, Billed, Memo, Since
 
 log = logging.getLogger("auditor")
 
@@ -59,8 +62,15 @@ class History:
         self._rows: dict[str, dict[str, Row]] = {}
         self._lines: dict[str, dict[bytes, tuple[str, Row]]] = {}
         self._billed: dict[tuple[str, str], Billed] = {}
-        self.memo = new_memo()
         self.pending: dict[str, Pending] = {}
+
+    @cached_property
+    def memo(self) -> Memo:
+        """Rules' facts shared by the snapshots evaluated here. The rules are imported only
+        where they run: a pair whose violations are stored never needs them."""
+        from auditor.audit.rules import new_memo
+
+        return new_memo()
 
     def timeline(self) -> list[CommitInfo]:
         """The snapshots oldest first along the branch, then by fetch time (so snapshots
@@ -130,6 +140,8 @@ class History:
         """The sheet in a snapshot as a baseline: one object per snapshot, read a row at a
         time from its file or parsed whole."""
         if (commit, sheet_id) not in self._billed:
+            from auditor.audit.facts import Billed
+
             read = self._read(commit, sheet_id)
 
             def rows() -> dict[str, Row]:
@@ -176,6 +188,8 @@ class History:
             return None
         read = self._read(commit.sha, sheet_id)
         changed = _changed_keys(self.store.sheet_files(tree), read) if read else set()
+        from auditor.audit.facts import Since
+
         parent_time = self.store.info(parent).time
         return Since(parent_time, self.billed(parent, sheet_id), list(found.values()), changed)
 
@@ -209,6 +223,8 @@ def violations_of(
     if rows is None:
         return {}
     meta = _meta(history, commit.sha, sheet_id)
+    from auditor.audit.rules import Snapshot, evaluate
+
     snapshot = Snapshot(sheet_id, meta, rows, commit.time)
     found = evaluate(snapshot, settings, history.baseline(sheet_id), history.memo, since)
     return {violation.identity: violation for violation in found}

@@ -15,8 +15,9 @@ from auditor.errors import UsageError
 from auditor.snapshot import canonical
 from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SheetFiles, data_of
 from auditor.snapshot.model import Row
-from auditor.store.gitstore import SNAPSHOTS, PathCommit, Store
+from auditor.store.gitstore import SNAPSHOTS, Store
 from auditor.store.revisions import resolve
+from auditor.store.walks import PathCommit
 
 
 def row_history(
@@ -49,7 +50,9 @@ def row_history(
     for commit, records in _walk(store, tip, start, folder, record_paths(sheet_id)):
         previous, tree = tree, commit.objects[folder]
         record = next((r for r in records if r.trees == (previous, tree)), None)
-        changed = record and record.changed_rows(store, commit.sha, key, needle)
+        if record is not None and not record.may_name(needle):
+            continue  # the record says the row did not change
+        changed = record and record.changed_rows(store, commit.sha, key)
         if changed is not None:
             index, changed_rows = changed
             if not index.touches(key):
@@ -90,15 +93,17 @@ class _Record:
     trees: tuple[str | None, str | None]
     """The folder trees it was made between (`from`, `to`)."""
 
+    def may_name(self, needle: bytes) -> bool:
+        """Whether the record may name the row: `needle` is its key as JSON, and a record
+        without it, and without any escape that could spell it otherwise, does not."""
+        return needle in self.text or b"\\" in self.text
+
     def changed_rows(
-        self, store: Store, commit: str, key: str, needle: bytes
+        self, store: Store, commit: str, key: str
     ) -> tuple[ChangeIndex, SheetFiles | None] | None:
         """The record and the row's line in its changed rows (None for a removed row, or
         where the record does not name it); None where the commit lacks the changed rows
-        file, so the record is not trusted. `needle` is the key as JSON: a record without
-        it, and without any escape that could spell it otherwise, does not name the row."""
-        if needle not in self.text and b"\\" not in self.text:
-            return ChangeIndex(*self.trees), None
+        file, so the record is not trusted."""
         index = parse_changes(self.text, self.paths.record)
         if not index.touches(key) or key in index.removed:
             return index, None

@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import logging
 import os
-import queue
 import re
 import subprocess
 import threading
@@ -20,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import git
 import gitdb.exc
@@ -29,6 +29,11 @@ from gitdb.base import IStream
 
 from auditor.errors import DamagedSnapshot, GitError, UsageError
 from auditor.snapshot.canonical import ROWS_FILE, SHEET_FILE, SUMMARY_FILE, SheetFiles, load
+
+if TYPE_CHECKING:  # imported where used: every command imports the store
+    import queue
+
+    from auditor.store.walks import PathCommit
 
 log = logging.getLogger("auditor")
 
@@ -42,6 +47,8 @@ BLOB_MODE = 0o100644
 NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
 CREDENTIALS = re.compile(r"://[^/@\s]+@")
 LITERAL_PATHS = {"GIT_LITERAL_PATHSPECS": "1"}
+BATCH = 256
+"""Objects an `ObjectReader` asks for in one write."""
 SEGMENT = 4096
 """Commits a walk of a long branch leaves to a second git process (see `path_log`)."""
 GC_AUTO = 256
@@ -56,16 +63,6 @@ class CommitInfo:
     time: dt.datetime
     message: str
     parent: str | None
-
-
-@dataclass(frozen=True)
-class PathCommit:
-    """A commit that changed some of the paths asked about: path -> its new object id
-    (None: deleted), for the files and folders it changed."""
-
-    sha: str
-    time: dt.datetime
-    objects: dict[str, str | None]
 
 
 class _Log:
@@ -95,6 +92,9 @@ class _Log:
             stderr=subprocess.PIPE,
             env={**os.environ, **LITERAL_PATHS},
         )
+        import queue
+
+        self.wanted = frozenset(path.encode() for path in paths)
         self.chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
@@ -109,9 +109,9 @@ class _Log:
         rest = b""
         while chunk := self.chunks.get():
             *records, rest = (rest + chunk).split(b"\x1e")
-            yield from map(_path_commit, filter(None, records))
+            yield from (_path_commit(record, self.wanted) for record in records if record)
         if rest:
-            yield _path_commit(rest)
+            yield _path_commit(rest, self.wanted)
         assert self.process.stderr is not None
         if self.process.wait():
             raise git.GitCommandError(
@@ -135,7 +135,7 @@ class ObjectReader:
     def __init__(self, git_dir: str) -> None:
         self.git_dir = git_dir
         self.process = subprocess.Popen(
-            ["git", f"--git-dir={git_dir}", "cat-file", "--batch"],
+            ["git", f"--git-dir={git_dir}", "cat-file", "--batch", "--buffer"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -149,13 +149,20 @@ class ObjectReader:
         self.answers.append(self.process.stdout.read())
 
     def ask(self, sha: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(sha.encode() + b"\n")
+        """Ask for an object; asked for in batches, a write per batch."""
         self.asked.append(sha)
+        if len(self.asked) % BATCH == 0:
+            self._send(self.asked[-BATCH:])
+
+    def _send(self, ids: list[str]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write("".join(f"{sha}\n" for sha in ids).encode())
+        self.process.stdin.flush()
 
     def contents(self) -> list[bytes]:
         """What was asked for, in order; an object the repository lacks is damage."""
         assert self.process.stdin is not None
+        self._send(self.asked[len(self.asked) - len(self.asked) % BATCH :])
         self.process.stdin.close()
         self.thread.join()
         self.process.wait()
@@ -179,7 +186,11 @@ class ObjectReader:
     def __exit__(self, *_: object) -> None:
         if self.process.poll() is None:
             self.process.kill()
+        self.thread.join()
         self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None and not stream.closed:
+                stream.close()
 
 
 class Store:
@@ -339,14 +350,37 @@ class Store:
         self, tip: str, paths: list[str], since: str | None = None
     ) -> Iterator[PathCommit]:
         """The first-parent commits after `since` up to `tip` that changed any of `paths`,
-        oldest first, each with the new object id of every file and folder under them that
-        it changed. git compares trees only; no file is read. Paths are taken literally and
-        read NUL-separated, whatever characters they hold.
+        oldest first, each with the new object id of each of `paths` it changed and of the
+        entries directly in them. git compares trees only; no file is read. Paths are taken
+        literally and read NUL-separated, whatever characters they hold.
 
-        Commits are yielded as git writes them, so what the caller does with each (asking
-        a reader for its files) runs while git walks on. A branch longer than `SEGMENT`
-        commits is walked in two parts at once, its newest `SEGMENT` commits and the ones
-        before, by two git processes: comparing trees is most of the time a walk takes."""
+        The walk of the whole branch is kept between runs (auditor.store.walks), so git
+        walks only the commits made since the last one."""
+        from auditor.store.walks import Walk, read_walk, walk_file, write_walk
+
+        if since is not None:
+            yield from self._walk(tip, paths, since)
+            return
+        file = walk_file(self.repo.common_dir, paths)
+        kept = read_walk(file)
+        if kept is not None and kept.tip != tip and not self.is_ancestor(kept.tip, tip):
+            kept = None
+        known = kept.commits if kept else []
+        yield from known
+        if kept is not None and kept.tip == tip:
+            return
+        walked = []
+        for commit in self._walk(tip, paths, kept.tip if kept else None):
+            walked.append(commit)
+            yield commit
+        write_walk(file, Walk(tip, [*known, *walked]))
+
+    def _walk(self, tip: str, paths: list[str], since: str | None) -> Iterator[PathCommit]:
+        """`path_log` by git: commits are yielded as git writes them, so what the caller
+        does with each (asking a reader for its files) runs while git walks on. A branch
+        longer than `SEGMENT` commits is walked in two parts at once, its newest `SEGMENT`
+        commits and the ones before, by two git processes: comparing trees is most of the
+        time a walk takes."""
         start = self._walk_start(tip, since)
         ranges = [tip if since is None else f"{since}..{tip}"]
         if start is not None:
@@ -746,16 +780,21 @@ WINDOWS_DEVICES = frozenset(
 MAX_FOLDER_NAME = 100
 
 
-def _path_commit(record: bytes) -> PathCommit:
+def _path_commit(record: bytes, wanted: frozenset[bytes]) -> PathCommit:
     """One commit of `path_log`'s output: its id and time, then a raw diff entry per path,
-    `:<mode> <mode> <old id> <new id> <status>` (modes of 6 digits, ids of 40) and the path."""
+    `:<mode> <mode> <old id> <new id> <status>` (modes of 6 digits, ids of 40) and the path;
+    only the `wanted` paths and the entries directly in them are kept."""
+    from auditor.store.walks import PathCommit
+
     head, _, raw = record.partition(b"\0")
     sha, seconds = head.split()
     fields = raw.split(b"\0")
     changed: dict[str, str | None] = {}
     for at in range(0, len(fields) - 1, 2):
-        new = fields[at][56:96].decode()
-        changed[fields[at + 1].decode()] = None if new == ZERO else new
+        path = fields[at + 1]
+        if path in wanted or path[: path.rfind(b"/")] in wanted:
+            new = fields[at][56:96].decode()
+            changed[path.decode()] = None if new == ZERO else new
     return PathCommit(sha.decode(), dt.datetime.fromtimestamp(int(seconds), dt.UTC), changed)
 
 
