@@ -1,6 +1,7 @@
 """`closed-period-edit`: a row of a closed billing week that differs from what was billed.
 
-A week's billed baseline is the snapshot current when the week closed. Found whole, the
+A week's billed baseline is the snapshot its invoice mark names, or else the snapshot
+current when the calendar closed the week (see `Context.billed`). Found whole, the
 rule compares every closed week of the sheet with its baseline: on a branch of years that
 is a hundred baselines read and parsed for each snapshot. So a snapshot taken on top of a
 parent whose violations are stored (`Since`) is checked only where it differs from the
@@ -27,7 +28,6 @@ from auditor.audit.facts import (
     SheetFacts,
     Since,
     Snapshot,
-    close_time,
     day,
     week_of,
 )
@@ -77,9 +77,9 @@ def _carries(context: Context, since: Since) -> bool:
         before = since.rows.row(key)
         weeks.add(week_of(before.cells, context.settings) if before else None)
     for week in weeks:
-        close = close_time(week, context.settings) if week else None
+        close = context.close(week) if week else None
         newly_closed = close is not None and since.fetched_at <= close < fetched_at
-        if newly_closed and context.baseline(close) is not since.rows:
+        if newly_closed and week and context.billed(week) is not since.rows:
             return False
     return True
 
@@ -93,7 +93,7 @@ def _key_in_week(context: Context, key: str, week: dt.date) -> Iterator[Violatio
     """The row against its billed version in one closed week: edited or added after the
     week closed, or billed then and now gone from the week."""
     snapshot, settings = context.snapshot, context.settings
-    base = _baseline(context, week)
+    base = context.billed(week)
     if base is None:
         return
     before = base.row(key)
@@ -105,14 +105,6 @@ def _key_in_week(context: Context, key: str, week: dt.date) -> Iterator[Violatio
         yield _gone(snapshot, settings, key, before, week, moved=now is not None)
 
 
-def _baseline(context: Context, week: dt.date) -> Billed | None:
-    """The week's billed baseline, where the week is closed at the snapshot."""
-    close = close_time(week, context.settings)
-    if close is None or close >= context.snapshot.fetched_at:
-        return None
-    return context.baseline(close)
-
-
 def _whole(context: Context) -> Iterator[Violation]:
     """Every closed week of the sheet (and of the baselines found) against its baseline."""
     snapshot, sheet, settings = context.snapshot, context.sheet, context.settings
@@ -120,7 +112,7 @@ def _whole(context: Context) -> Iterator[Violation]:
 
     def assign(week: dt.date) -> None:
         """Put a closed week under the baseline it was billed from."""
-        base = _baseline(context, week)
+        base = context.billed(week)
         if base is None:
             return
         if base not in bases:

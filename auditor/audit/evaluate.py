@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,9 +28,10 @@ from auditor.snapshot import canonical
 from auditor.snapshot.canonical import KEY, SheetFiles
 from auditor.snapshot.model import Row
 from auditor.store.gitstore import CommitInfo, Store
+from auditor.store.invoices import Mark, read_marks
 
 if TYPE_CHECKING:  # the rules are imported where they run (see History.memo)
-    from auditor.audit.facts import Baseline, Billed, Memo, Since
+    from auditor.audit.facts import Baseline, Billed, Invoiced, Memo, Since
 
 log = logging.getLogger("auditor")
 
@@ -172,6 +174,42 @@ class History:
 
         return billed_at
 
+    @cached_property
+    def marks(self) -> dict[str, list[Mark]]:
+        """The invoice marks on the branch up to the tip, by sheet (one git call)."""
+        found: dict[str, list[Mark]] = {}
+        for mark in read_marks(self.store, self.tip):
+            found.setdefault(mark.sheet_id, []).append(mark)
+        return found
+
+    def applying(self, sheet_id: str, at: dt.datetime) -> dict[dt.date, Mark]:
+        """The sheet's marks that apply to a snapshot fetched at `at`: those made on it or
+        on an earlier snapshot (whose snapshot has the sheet), by week."""
+        return {
+            mark.week: mark
+            for mark in self.marks.get(sheet_id, [])
+            if mark.time <= at and self._has(mark.commit, sheet_id)
+        }
+
+    def invoiced(self, sheet_id: str, at: dt.datetime) -> Invoiced:
+        """The weeks billed by invoice marks for a snapshot fetched at `at`."""
+        marks = self.applying(sheet_id, at)
+
+        def billed(week: dt.date) -> tuple[dt.datetime, Billed] | None:
+            mark = marks.get(week)
+            return (mark.time, self.billed(mark.commit, sheet_id)) if mark else None
+
+        return billed
+
+    def fingerprint(self, sheet_id: str, settings: Settings, at: dt.datetime) -> str:
+        """What stored violations depend on: the settings, and the invoice marks that apply
+        (a mark made later on an earlier snapshot makes its stored violations stale)."""
+        marks = self.applying(sheet_id, at)
+        if not marks:
+            return settings.fingerprint
+        named = "\n".join(f"{week}={marks[week].commit}" for week in sorted(marks))
+        return f"{settings.fingerprint}+{hashlib.sha1(named.encode()).hexdigest()[:12]}"
+
     def _has(self, commit: str, sheet_id: str) -> bool:
         return self._read(commit, sheet_id) is not None or self.tree(commit, sheet_id) is not None
 
@@ -183,14 +221,15 @@ class History:
         if parent is None or tree is None:
             return None
         stored = self.store.read_path(parent, violations_path(sheet_id))
-        found = parse_violations(stored, sheet_id, settings.fingerprint, tree) if stored else None
+        parent_time = self.store.info(parent).time
+        fingerprint = self.fingerprint(sheet_id, settings, parent_time)
+        found = parse_violations(stored, sheet_id, fingerprint, tree) if stored else None
         if found is None:
             return None
         read = self._read(commit.sha, sheet_id)
         changed = _changed_keys(self.store.sheet_files(tree), read) if read else set()
         from auditor.audit.facts import Since
 
-        parent_time = self.store.info(parent).time
         return Since(parent_time, self.billed(parent, sheet_id), list(found.values()), changed)
 
 
@@ -216,7 +255,8 @@ def violations_of(
         stored = history.store.read_path(commit.sha, violations_path(sheet_id))
         tree = history.tree(commit.sha, sheet_id)
         if stored is not None and tree is not None:
-            found = parse_violations(stored, sheet_id, settings.fingerprint, tree)
+            fingerprint = history.fingerprint(sheet_id, settings, commit.time)
+            found = parse_violations(stored, sheet_id, fingerprint, tree)
             if found is not None:
                 return found
     rows = history.rows(commit.sha, sheet_id)
@@ -226,7 +266,8 @@ def violations_of(
     from auditor.audit.rules import Snapshot, evaluate
 
     snapshot = Snapshot(sheet_id, meta, rows, commit.time)
-    found = evaluate(snapshot, settings, history.baseline(sheet_id), history.memo, since)
+    invoiced = history.invoiced(sheet_id, commit.time)
+    found = evaluate(snapshot, settings, history.baseline(sheet_id), history.memo, since, invoiced)
     return {violation.identity: violation for violation in found}
 
 
@@ -294,20 +335,33 @@ def audit_pair(store: Store, diff: Diff, settings: Settings) -> dict[str, Violat
     }
 
 
+@dataclass(frozen=True)
+class Found:
+    """A sheet's violations in a snapshot being taken, and the fingerprint to store them
+    under (`History.fingerprint`)."""
+
+    violations: dict[tuple, Violation]
+    fingerprint: str
+
+
 def pending_violations(
     store: Store,
     parent: str | None,
     when: dt.datetime,
     read: dict[str, SheetFiles],
     settings: Settings,
-) -> dict[str, dict[tuple, Violation]]:
+) -> dict[str, Found]:
     """The violations of every sheet of a snapshot being taken: the sheets read now and
     those carried forward from `parent` (whose violations can change as weeks close)."""
     history = History(store, parent)
     pending = history.add_pending(when, read, parent)
     sheets = set(read) | set(store.sheet_trees(parent))
     return {
-        sheet_id: violations_of(history, pending, sheet_id, settings) for sheet_id in sorted(sheets)
+        sheet_id: Found(
+            violations_of(history, pending, sheet_id, settings),
+            history.fingerprint(sheet_id, settings, when),
+        )
+        for sheet_id in sorted(sheets)
     }
 
 

@@ -168,6 +168,10 @@ class Billed:
 Baseline = Callable[[dt.datetime], Billed | None]
 """Given a week's close time, that week's billed baseline snapshot."""
 
+Invoiced = Callable[[dt.date], tuple[dt.datetime, Billed] | None]
+"""Given a week, the snapshot its invoice mark names (its fetch time and rows), where a mark
+applies: one made on this snapshot or an earlier one."""
+
 
 @dataclass(frozen=True)
 class Since:
@@ -191,6 +195,24 @@ class Context:
     memo: Memo
     required: tuple[str, ...]
     since: Since | None
+    invoiced: Invoiced | None = None
+
+    def close(self, week: dt.date) -> dt.datetime | None:
+        """When the week's billing closed: the fetch time of the snapshot its invoice mark
+        names, else the calendar's close (`close_time`)."""
+        mark = self.invoiced(week) if self.invoiced else None
+        return mark[0] if mark else close_time(week, self.settings)
+
+    def billed(self, week: dt.date) -> Billed | None:
+        """The week's billed baseline where the week is closed at this snapshot: the
+        snapshot its invoice mark names, else the one current when the calendar closed it."""
+        mark = self.invoiced(week) if self.invoiced else None
+        if mark is not None:
+            return mark[1]
+        close = close_time(week, self.settings)
+        if close is None or close >= self.snapshot.fetched_at:
+            return None
+        return self.baseline(close)
 
 
 def _facts(row: Row, required: tuple[str, ...], settings: Settings, checks: RowChecks) -> Facts:

@@ -16,7 +16,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from auditor.audit.closed_period import closed_period_edit
-from auditor.audit.facts import Baseline, Cells, Check, Context, Memo, Since, Snapshot, day
+from auditor.audit.facts import (
+    Baseline,
+    Cells,
+    Check,
+    Context,
+    Invoiced,
+    Memo,
+    Since,
+    Snapshot,
+    day,
+)
 from auditor.audit.model import Violation, worst
 from auditor.audit.settings import Settings
 from auditor.config import Config
@@ -68,9 +78,11 @@ def evaluate(
     baseline: Baseline,
     memo: Memo | None = None,
     since: Since | None = None,
+    invoiced: Invoiced | None = None,
 ) -> list[Violation]:
     """Every rule of `RULES` on the snapshot. With `since` (the snapshot it was taken on,
-    whose violations are stored), the closed-period rule checks only what changed."""
+    whose violations are stored), the closed-period rule checks only what changed;
+    `invoiced` gives the weeks whose invoice marks apply, billed from the snapshots named."""
     memo = memo if memo is not None else new_memo()
     titles = {column["title"] for column in snapshot.meta.get("columns", [])}
     required = tuple(column for column in settings.config.required_columns if column in titles)
@@ -79,7 +91,7 @@ def evaluate(
         snapshot.violation(rule, key, column, severity, message)
         for key, (rule, column, severity, message) in sheet.findings
     ]
-    context = Context(snapshot, sheet, settings, baseline, memo, required, since)
+    context = Context(snapshot, sheet, settings, baseline, memo, required, since, invoiced)
     for rule in RULES.values():
         if rule.sheet is not None:
             found.extend(rule.sheet(context))

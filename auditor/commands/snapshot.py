@@ -459,10 +459,10 @@ def _audit(
     trees = {**store.sheet_trees(parent), **{item.sheet.sheet_id: item.tree for item in encoded}}
     return {
         sheet_id: _Audited(
-            violations_file(violations, settings.fingerprint, trees[sheet_id]),
-            tuple(open_counts(violations, settings, fetched_at.date()).items()),
+            violations_file(sheet.violations, sheet.fingerprint, trees[sheet_id]),
+            tuple(open_counts(sheet.violations, settings, fetched_at.date()).items()),
         )
-        for sheet_id, violations in found.items()
+        for sheet_id, sheet in found.items()
         if sheet_id not in leaving
     }
 

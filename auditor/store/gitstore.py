@@ -220,15 +220,22 @@ class Store:
         except git.GitCommandError:
             return None
 
+    def ref_target(self, ref: str) -> str | None:
+        """The object `ref` points to, whatever its type (a tag object for an annotated
+        tag); None where there is no such ref."""
+        try:
+            return self.repo.git.rev_parse("--verify", "--quiet", ref) or None
+        except git.GitCommandError:
+            return None
+
     def local_tip(self) -> str | None:
         return self._branch(self.ref)
 
     def _branch(self, ref: str) -> str | None:
         """The commit a branch points to, None where there is no such branch; a branch
         whose commit is missing from the repository is damage, not an empty branch."""
-        try:
-            sha = self.repo.git.rev_parse("--verify", "--quiet", ref)
-        except git.GitCommandError:
+        sha = self.ref_target(ref)
+        if sha is None:
             return None
         commit = self.rev_parse(sha)
         if commit is None:
@@ -270,7 +277,7 @@ class Store:
             try:
                 self.repo.git.fetch("--quiet", "--unshallow", "origin", refspec, env=NO_PROMPT)
             except git.GitCommandError as error:
-                failed = f" (deepening it from origin failed: {_git_error(error.stderr)})"
+                failed = f" (deepening it from origin failed: {git_error(error.stderr)})"
             cut = self._cut(tip)
         if cut:
             raise GitError(
@@ -494,8 +501,10 @@ class Store:
 
     def write_folder(self, files: dict[str, bytes]) -> str:
         """A folder of files (a sheet's snapshot): its tree id, equal to `folder_id(files)`."""
-        entries = {name: (BLOB_MODE, self._store("blob", data)) for name, data in files.items()}
-        return self._store("tree", tree_bytes(entries))
+        entries = {
+            name: (BLOB_MODE, self.write_object("blob", data)) for name, data in files.items()
+        }
+        return self.write_object("tree", tree_bytes(entries))
 
     def write_snapshot(
         self,
@@ -526,12 +535,12 @@ class Store:
         entries = {}
         for name, item in nested.items():
             if isinstance(item, bytes):
-                entries[name] = (BLOB_MODE, self._store("blob", item))
+                entries[name] = (BLOB_MODE, self.write_object("blob", item))
             elif isinstance(item, str):
                 entries[name] = (TREE_MODE, item)
             else:
                 entries[name] = (TREE_MODE, self._write_nested(item))
-        return self._store("tree", tree_bytes(entries))
+        return self.write_object("tree", tree_bytes(entries))
 
     def _write_commit(
         self,
@@ -547,15 +556,15 @@ class Store:
         if parent:
             lines.append(f"parent {parent}")
         lines += [f"author {person}", f"committer {person}", "", message.rstrip("\n") + "\n"]
-        return self._store("commit", "\n".join(lines).encode())
+        return self.write_object("commit", "\n".join(lines).encode())
 
-    def _store(self, kind: str, data: bytes) -> str:
+    def write_object(self, kind: str, data: bytes) -> str:
         """Write one object; a repository that cannot take it (read-only, a full disk) is
         a GitError, and the branch, moved only after every object is written, is as it was."""
         try:
             return self.repo.odb.store(IStream(kind, len(data), BytesIO(data))).binsha.hex()
         except (OSError, git.GitCommandError) as error:
-            why = _git_error(error.stderr) if isinstance(error, git.GitCommandError) else error
+            why = git_error(error.stderr) if isinstance(error, git.GitCommandError) else error
             raise GitError(
                 f"cannot write to the repository {self.repo.git_dir}: {why}; the branch "
                 f"{self.branch!r} is unchanged"
@@ -573,7 +582,7 @@ class Store:
         try:
             self.repo.git.execute(["git", *settings, "gc", "--auto", "--quiet"])
         except git.GitCommandError as error:
-            log.warning("git gc --auto failed: %s", _git_error(error.stderr))
+            log.warning("git gc --auto failed: %s", git_error(error.stderr))
 
     def push(self, remote: str) -> None:
         """Push the branch to `remote` as a fast-forward. `LostRace` when another runner
@@ -590,7 +599,7 @@ class Store:
                 for line in str(error.stderr).splitlines()
                 if "remote:" in line
             ]
-            why = without_credentials("; ".join(refused + remote_said) or _git_error(error.stderr))
+            why = without_credentials("; ".join(refused + remote_said) or git_error(error.stderr))
             if refused and all(lost_race(status, remote_said) for status in refused):
                 raise LostRace(
                     f"{remote!r} moved under the push of {self.branch!r}: {why}"
@@ -602,7 +611,7 @@ class Store:
         try:
             self.repo.git.ls_remote("--heads", remote, env=NO_PROMPT)
         except git.GitCommandError as error:
-            raise GitError(f"cannot reach {remote!r}: {_git_error(error.stderr)}") from None
+            raise GitError(f"cannot reach {remote!r}: {git_error(error.stderr)}") from None
 
     def fetch(self, remote: str) -> str | None:
         """The branch's tip on `remote`, fetched into `refs/remotes/<remote>/<branch>`;
@@ -615,7 +624,7 @@ class Store:
             if f"couldn't find remote ref {self.ref}" in str(error.stderr):
                 return None
             raise GitError(
-                f"cannot fetch {self.branch!r} from {remote!r}: {_git_error(error.stderr)}"
+                f"cannot fetch {self.branch!r} from {remote!r}: {git_error(error.stderr)}"
             ) from None
         return self._branch(tracking)
 
@@ -708,16 +717,13 @@ class Store:
         seen = {k: v for k, v in self._seen().items() if trees.get(k) == v.get("tree")}
         seen |= {k: {"tree": trees[k], "version": v} for k, v in versions.items() if k in trees}
         data = orjson.dumps(seen, option=orjson.OPT_SORT_KEYS)
-        try:  # whatever the ref holds, even what is not a commit: it is replaced
-            expected = self.repo.git.rev_parse("--verify", "--quiet", self.notes_ref)
-        except git.GitCommandError:
-            expected = None
+        expected = self.ref_target(self.notes_ref)  # even what is not a commit: replaced
         tree = self._write_nested({NOTE_FILE: data})
         commit = self._write_commit(tree, None, "auditor: versions seen\n", author, when)
         try:
             self.repo.git.update_ref(self.notes_ref, commit, expected or ZERO)
         except git.GitCommandError as error:
-            log.warning("versions seen not recorded: %s", _git_error(error.stderr))
+            log.warning("versions seen not recorded: %s", git_error(error.stderr))
 
     def share_notes(self, remote: str, push: bool) -> None:
         """Push the versions note to `remote`, or fetch it; it is a saving, not a record,
@@ -731,7 +737,7 @@ class Store:
             elif self._remote_has(remote, self.notes_ref):
                 self.repo.git.fetch("--quiet", "--no-tags", remote, spec, env=NO_PROMPT)
         except git.GitCommandError as error:
-            log.warning("versions note not shared with %s: %s", remote, _git_error(error.stderr))
+            log.warning("versions note not shared with %s: %s", remote, git_error(error.stderr))
 
     def _remote_has(self, remote: str, ref: str) -> bool:
         return bool(self.repo.git.ls_remote(remote, ref, env=NO_PROMPT).strip())
@@ -856,7 +862,7 @@ def without_credentials(text: str) -> str:
     return CREDENTIALS.sub("://", text)
 
 
-def _git_error(stderr: object) -> str:
+def git_error(stderr: object) -> str:
     """git's own reason: its `fatal:` line (the last line is often advice), credentials out."""
     lines = [line.strip() for line in str(stderr).splitlines() if line.strip()]
     fatal = [line for line in lines if "fatal:" in line]
