@@ -23,7 +23,7 @@ from typer.exceptions import TyperException
 
 from auditor.config import Config, load_config, with_flags
 from auditor.errors import AuditorError, UsageError
-from auditor.text import inert, parse_time, plural
+from auditor.text import inert, iso, parse_time, plural
 
 if TYPE_CHECKING:  # imported where used: start-up time is part of every command
     from auditor.commands.read import Read
@@ -486,6 +486,94 @@ def history(
         from auditor.outputs.table import print_history
 
         print_history(_console(), found)
+
+
+@app.command()
+def invoice(
+    ctx: typer.Context,
+    week_ending: Annotated[
+        str | None, typer.Argument(help="The week-ending date invoiced (YYYY-MM-DD).")
+    ] = None,
+    at: Annotated[str, typer.Option("--at", help="The snapshot that was invoiced.")] = "HEAD",
+    sheet: Annotated[str | None, typer.Option(help="Sheet id (needed with several).")] = None,
+    note: Annotated[str | None, typer.Option(help="A note kept in the mark.")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Move an existing mark (its old target is kept).")
+    ] = False,
+    list_: Annotated[bool, typer.Option("--list", help="List the invoice marks.")] = False,
+) -> None:
+    """Mark the snapshot invoiced for a week (a billed/<sheet>/<date> tag), or list marks."""
+    from auditor.commands.invoice import invoice_week, list_marks
+
+    config = _config(ctx)
+    store = _store(config)
+    if list_:
+        from auditor.outputs.weeks import print_marks
+
+        print_marks(_console(), list_marks(store, sheet))
+        return
+    if week_ending is None:
+        raise UsageError("give the week-ending date invoiced (YYYY-MM-DD), or --list")
+    from auditor.audit.settings import load_settings
+
+    done = invoice_week(
+        store, config, load_settings(config), week_ending, at=at, sheet=sheet, note=note,
+        force=force,
+    )  # fmt: skip
+    mark = done.mark
+    if done.unchanged:
+        typer.echo(f"{mark.tag} already marks snapshot {mark.commit[:10]}: nothing to do")
+        return
+    moved = f", moved from {done.replaced[:10]}" if done.replaced else ""
+    typer.echo(
+        f"{mark.tag}: week ending {mark.week} of sheet {mark.sheet_id} invoiced from snapshot "
+        f"{mark.commit[:10]} ({iso(mark.time)}){moved}"
+    )
+
+
+class By(StrEnum):
+    work_request = "work-request"
+
+
+@app.command()
+def weeks(
+    ctx: typer.Context,
+    rev: Annotated[str, typer.Argument(help="The snapshot compared with the billed weeks.")] = (
+        "HEAD"
+    ),
+    sheet: Annotated[str | None, typer.Option(help="Only this sheet id.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only weeks ending on or after this date.")
+    ] = None,
+    by: Annotated[
+        By | None, typer.Option("--by", help="Also each work request that moved.")
+    ] = None,
+    format: Annotated[DiffFormat, typer.Option("--format", help="Output format.")] = (
+        DiffFormat.table
+    ),
+) -> None:
+    """Per closed or invoiced week: billed total against now, and what moved since."""
+    from auditor.audit.settings import load_settings
+    from auditor.audit.weeks import billed_weeks
+    from auditor.commands.invoice import a_date
+
+    config = _config(ctx)
+    start = a_date(since, "--since") if since is not None else None
+    found = billed_weeks(_store(config), load_settings(config), rev, sheet, start)
+    by_request = by is By.work_request
+    if format is DiffFormat.json:
+        from auditor.outputs.json_format import dumps
+        from auditor.outputs.weeks import weeks_document
+
+        sys.stdout.buffer.write(dumps(weeks_document(found)))
+    elif format is DiffFormat.markdown:
+        from auditor.outputs.weeks import weeks_markdown
+
+        typer.echo(weeks_markdown(found, by_request), nl=False)
+    else:
+        from auditor.outputs.weeks import print_weeks
+
+        print_weeks(_console(), found, by_request)
 
 
 def _oneline(error: Exception) -> str:

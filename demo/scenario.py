@@ -145,6 +145,12 @@ def _runs(world: World, sheet: dict) -> None:
     row = str(sheet["rows"][2]["id"])
     world.auditor("history", row, "--sheet", str(billing.SHEET_ID), "--column", "Quantity")
     world.auditor("report", "--from", "HEAD~3", "--no-publish")
+    # Billing invoiced the week ending 2026-09-19 from the first run's snapshot.
+    sheet_id = str(billing.SHEET_ID)
+    world.auditor(
+        "invoice", "2026-09-19", "--sheet", sheet_id, "--at", "HEAD~3", "--note", "INV-1047"
+    )
+    world.auditor("weeks", "--sheet", sheet_id, "--since", "2026-09-05", "--by", "work-request")
     world.say(*_audit_sheet(server.base_url))
 
 

@@ -165,14 +165,19 @@ class History:
         a short walk, so a long history costs a few tree reads, not one per commit."""
 
         def billed_at(close: dt.datetime) -> Billed | None:
-            commits = self.timeline()
-            before = commits[: bisect.bisect_left(self._times, close)]
-            chosen = next((c for c in reversed(before) if self._has(c.sha, sheet_id)), None)
-            if chosen is None:
-                chosen = next((c for c in commits if self._has(c.sha, sheet_id)), None)
-            return self.billed(chosen.sha, sheet_id) if chosen else None
+            chosen = self.baseline_commit(sheet_id, close)
+            return self.billed(chosen, sheet_id) if chosen else None
 
         return billed_at
+
+    def baseline_commit(self, sheet_id: str, close: dt.datetime) -> str | None:
+        """The snapshot current when a week closed at `close` (see `baseline`)."""
+        commits = self.timeline()
+        before = commits[: bisect.bisect_left(self._times, close)]
+        chosen = next((c for c in reversed(before) if self._has(c.sha, sheet_id)), None)
+        if chosen is None:
+            chosen = next((c for c in commits if self._has(c.sha, sheet_id)), None)
+        return chosen.sha if chosen else None
 
     @cached_property
     def marks(self) -> dict[str, list[Mark]]:

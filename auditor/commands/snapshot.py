@@ -19,6 +19,7 @@ from auditor.audit.evaluate import (
     violations_path,
 )
 from auditor.audit.settings import Settings
+from auditor.audit.weeks import WEEKS_FOLDER, week_files, weeks_folder
 from auditor.commands.diff import rejoined
 from auditor.commands.read import FileSource, Read, read_sources
 from auditor.config import Config
@@ -81,6 +82,7 @@ class _Attempt:
     origins: dict[str, str]
     new_trees: dict[str, str] = field(default_factory=dict)
     audited: dict[str, _Audited] = field(default_factory=dict)
+    weeks: dict[str, bytes | str] = field(default_factory=dict)
 
     @property
     def folders(self) -> dict[str, str]:
@@ -139,6 +141,7 @@ def take_snapshot(
                 if item.sheet.sheet_id in changed
             }
             work.audited = _audit(store, parent, encoded, fetched_at, settings, leaving)
+            work.weeks = _weeks(store, work, settings)
             work.new_trees = {key: future.result() for key, future in written.items()}
         commit = _commit(store, work, fetched_at, author, run_url)
         if before_update:
@@ -372,8 +375,9 @@ def _commit(
         ReadmeSheet(key, names[key], record.rows, record.cells, record.last_change)
         for key, record in records.items()
     ]
-    files = {"README.md": render(readme, when)}
+    files: dict[str, bytes | str] = {"README.md": render(readme, when)}
     files |= {violations_path(key): audited.file for key, audited in attempt.audited.items()}
+    files |= attempt.weeks
     for diff in attempt.diffs:
         sheet_id = diff.sheet_id
         if sheet_id in attempt.changed and sheet_id in attempt.old_trees and sheet_id in folders:
@@ -465,6 +469,26 @@ def _audit(
         for sheet_id, sheet in found.items()
         if sheet_id not in leaving
     }
+
+
+def _weeks(store: Store, attempt: _Attempt, settings: Settings | None) -> dict[str, bytes | str]:
+    """Each sheet's week files (`weeks/<sheet_id>/`), by path: found from the rows of the
+    sheets read and changed, carried from the parent (a tree id) for the others, whose
+    rows are the parent's."""
+    if settings is None:
+        return {}
+    folders = attempt.folders
+    files: dict[str, bytes | str] = {}
+    for item in attempt.encoded:
+        sheet_id = item.sheet.sheet_id
+        if sheet_id in attempt.changed and sheet_id in folders:
+            found = week_files(item.sheet.rows, settings, item.tree)
+            files |= {f"{weeks_folder(sheet_id)}/{name}": data for name, data in found.items()}
+    kept = store.folder(attempt.parent, WEEKS_FOLDER) if attempt.parent else None
+    for sheet_id, (_, tree) in (kept or {}).items():
+        if sheet_id in folders and sheet_id not in attempt.changed:
+            files[weeks_folder(sheet_id)] = tree
+    return files
 
 
 def _carried(store: Store, tree: str, previous: SheetRecord | None) -> SheetRecord:

@@ -445,15 +445,21 @@ class Store:
 
     def read_path(self, commit: str, path: str) -> bytes | None:
         """A file of a commit by its path, or None where there is none."""
-        tree = self._commit(commit).tree.hexsha
         *folders, name = path.split("/")
-        for folder in folders:
-            entry = self._entries(tree).get(folder)
+        entries = self.folder(commit, "/".join(folders))
+        entry = entries.get(name) if entries is not None else None
+        return None if entry is None or entry[0] == TREE_MODE else self.blob(entry[1])
+
+    def folder(self, commit: str, path: str) -> dict[str, tuple[int, str]] | None:
+        """The entries (name -> mode, object id) of a commit's folder by its path (`""`:
+        the root), or None where there is no such folder."""
+        tree = self._commit(commit).tree.hexsha
+        for part in path.split("/") if path else []:
+            entry = self._entries(tree).get(part)
             if entry is None or entry[0] != TREE_MODE:
                 return None
             tree = entry[1]
-        entry = self._entries(tree).get(name)
-        return None if entry is None else self.blob(entry[1])
+        return self._entries(tree)
 
     def sheet_trees(self, commit: str | None) -> dict[str, str]:
         """Sheet id -> tree id of its folder, for the snapshot at `commit`."""
@@ -510,7 +516,7 @@ class Store:
         self,
         parent: str | None,
         folders: dict[str, str],
-        files: dict[str, bytes],
+        files: dict[str, bytes | str],
         message: str,
         author: tuple[str, str],
         when: dt.datetime,
@@ -519,7 +525,8 @@ class Store:
 
         `folders` maps each sheet's folder name to its tree (from `write_folder`, or carried
         from the parent); `files` maps a path such as `README.md` or `audit/1.json` to its
-        content. Every object is written before the commit, so a failure leaves no commit.
+        content, or a folder's path to the id of a tree carried from the parent. Every
+        object is written before the commit, so a failure leaves no commit.
         """
         nested: dict[str, object] = {SNAPSHOTS: dict(folders)}
         for path, data in files.items():

@@ -19,6 +19,7 @@ import git
 
 from auditor.errors import GitError, UsageError
 from auditor.store.gitstore import NO_PROMPT, ZERO, Store, git_error
+from auditor.text import one_line
 
 log = logging.getLogger("auditor")
 
@@ -26,6 +27,8 @@ NAMESPACE = "refs/tags/billed/"
 TAG = re.compile(r"billed/([0-9]{1,30})/([0-9]{4}-[0-9]{2}-[0-9]{2})")
 REPLACES = re.compile(r"^Replaces: ([0-9a-f]{40})$", re.MULTILINE)
 """The trailer of a moved mark: the commit the mark named before."""
+NOTE = re.compile(r"^Note: (.*)$", re.MULTILINE)
+NOTE_SHOWN = 500
 FIELDS = "%1f".join(
     [
         "%(refname:strip=2)",
@@ -49,6 +52,13 @@ class Mark:
     time: dt.datetime
     """The invoiced snapshot's fetch time: the week is billed from then on."""
     message: str
+    """The tag's message (empty for a mark being written, or a lightweight tag)."""
+
+    @property
+    def note(self) -> str:
+        """What the person who invoiced said (`--note`), on the `Note:` line."""
+        found = NOTE.search(self.message)
+        return found[1] if found else ""
 
     @property
     def tag(self) -> str:
@@ -89,6 +99,10 @@ def read_marks(store: Store, tip: str | None) -> list[Mark]:
     return sorted(marks, key=lambda mark: (mark.sheet_id, mark.week))
 
 
+def _message(store: Store, ref: str) -> str:
+    return store.repo.git.for_each_ref("--format=%(contents)", ref)
+
+
 def _date(text: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
@@ -99,6 +113,7 @@ def _date(text: str) -> dt.date | None:
 def write_mark(
     store: Store,
     mark: Mark,
+    note: str,
     author: tuple[str, str],
     when: dt.datetime,
     force: bool,
@@ -117,12 +132,13 @@ def write_mark(
             f"{mark.tag} already marks snapshot {old[:10]} as invoiced; a mark is not moved "
             "unless you mean it: add --force (the new mark keeps the old target)"
         )
-    earlier = [line for line in mark.message.splitlines() if REPLACES.fullmatch(line)]
+    earlier = REPLACES.findall(_message(store, ref)) if old is not None else []
+    lines = [f"Invoiced: week ending {mark.week} of sheet {mark.sheet_id}"]
+    if note:
+        lines.append(f"Note: {one_line(note, NOTE_SHOWN)}")
     if old is not None:
-        earlier.append(f"Replaces: {old}")
-    head = f"Invoiced: week ending {mark.week} of sheet {mark.sheet_id}"
-    note = "\n".join(line for line in mark.message.splitlines() if not REPLACES.fullmatch(line))
-    body = "\n\n".join(part for part in (head, note.strip(), "\n".join(earlier)) if part)
+        lines += ["", *(f"Replaces: {commit}" for commit in [*earlier, old])]
+    body = "\n".join(lines)
     seconds = int(when.timestamp())
     data = (
         f"object {mark.commit}\ntype commit\ntag {mark.tag}\n"
