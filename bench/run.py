@@ -673,6 +673,64 @@ def _git(repo: Path, *args: str) -> str:
     return subprocess.check_output(["git", *args], cwd=repo, text=True).strip()
 
 
+WEEKS = 53
+"""A year of weekly baselines: one snapshot per week, taken after the week ended and
+before it closed, so each closed week has a baseline of its own."""
+
+
+def bench_weeks(work: Path) -> None:
+    """`auditor weeks` over a year of weekly baselines of a 20,000-row sheet whose rows
+    span the year's weeks, 1% of them edited each week; against finding each baseline's
+    week totals from its rows.json, as the week files spare."""
+    from auditor.audit.evaluate import History
+    from auditor.audit.weeks import week_rows
+
+    repo = work / "weeks"
+    store, raw = fresh(repo)
+    sheet = sheet_from_api(raw, money_columns=MONEY)
+    keys = sorted(sheet.rows)
+    first = billing.FIRST_WEEK
+    for number, key in enumerate(keys):
+        week = first + dt.timedelta(weeks=number % WEEKS)
+        sheet.rows[key].cells["Weekly Reference Logged Date"] = week.isoformat()
+    rng = random.Random(11)
+    for n in range(WEEKS):
+        for key in rng.sample(keys, ROWS // 100):
+            sheet.rows[key].cells["Quantity"] = rng.randint(1, 500)
+            sheet.rows[key].cells["Units Total Price"] = rng.randint(100, 90_000) / 100
+        when = dt.datetime.combine(first + dt.timedelta(weeks=n, days=1), dt.time(12), dt.UTC)
+        take_snapshot(
+            store, [sheet], author=AUTHOR, fetched_at=when, money_columns=MONEY,
+            settings=SETTINGS,
+        )  # fmt: skip
+    ours = best(run(AUDITOR, "weeks", "--format", "json", cwd=repo))
+    found = orjson.loads(subprocess.check_output([AUDITOR, "weeks", "--format", "json"], cwd=repo))
+    billed = {week["week_ending"]: week["billed_total"] for week in found["weeks"]}
+    bases = {week["baseline"]["commit"] for week in found["weeks"]}
+
+    def naive() -> dict[str, str]:
+        """Each baseline's rows parsed and grouped by week, the billed total of its weeks."""
+        history, totals = History(store, store.tip()), {}
+        for week in found["weeks"]:
+            rows = history.rows(week["baseline"]["commit"], sheet.sheet_id)
+            billed_rows = week_rows(rows, SETTINGS)[dt.date.fromisoformat(week["week_ending"])]
+            totals[week["week_ending"]] = str(sum(p for _, p, _ in billed_rows.values() if p))
+            history = History(store, store.tip())  # nothing kept from one baseline to the next
+        return totals
+
+    start = time.perf_counter()
+    same = naive() == billed
+    plain = time.perf_counter() - start
+    store.close()
+    record(
+        f"auditor weeks, {len(billed)} weeks of {len(bases)} baselines (whole process)",
+        ours,
+        f"recomputing from every baseline's rows.json {plain:.1f} s ({plain / ours:.0f}x); "
+        f"same totals: {same}; target <= 1 s",
+        ours <= 1.0 and same and len(bases) >= WEEKS - 1,
+    )
+
+
 BENCHMARKS = {
     "diff": bench_diff,
     "snapshot": bench_snapshot,
@@ -681,6 +739,7 @@ BENCHMARKS = {
     "history": bench_history,
     "long": bench_long_branch,
     "fleet": bench_fleet,
+    "weeks": bench_weeks,
 }
 
 

@@ -44,6 +44,7 @@ from auditor.outputs.markdown import diff_markdown
 from auditor.outputs.report import Report
 from auditor.smartsheet_client import SmartsheetApi
 from auditor.store.gitstore import LostRace, Store
+from auditor.store.invoices import fetch_marks, push_marks
 
 log = logging.getLogger("auditor")
 
@@ -102,6 +103,7 @@ def run_job(
     check_fetch_time(store, fetched_at)
     if push:
         store.share_notes(push, push=False)
+        fetch_marks(store, push)
     read, requests = read_sources(store, config, None)
     fetched_at = (fetched_at or dt.datetime.now(dt.UTC)).replace(microsecond=0)
 
@@ -113,6 +115,7 @@ def run_job(
         result.remakes, result.snapshot = _push(store, push, result.snapshot, snapshot)
         result.pushed = True
         store.share_notes(push, push=True)
+        push_marks(store, push)
     tip = store.tip()
     if tip is None or len(store.first_parents(tip, 2, messages=False)) < 2:
         result.notes.append("the first snapshot is the baseline: nothing to report or publish")

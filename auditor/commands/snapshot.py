@@ -477,16 +477,15 @@ def _weeks(store: Store, attempt: _Attempt, settings: Settings | None) -> dict[s
     rows are the parent's."""
     if settings is None:
         return {}
-    folders = attempt.folders
     files: dict[str, bytes | str] = {}
     for item in attempt.encoded:
         sheet_id = item.sheet.sheet_id
-        if sheet_id in attempt.changed and sheet_id in folders:
+        if sheet_id in attempt.changed:
             found = week_files(item.sheet.rows, settings, item.tree)
             files |= {f"{weeks_folder(sheet_id)}/{name}": data for name, data in found.items()}
     kept = store.folder(attempt.parent, WEEKS_FOLDER) if attempt.parent else None
     for sheet_id, (_, tree) in (kept or {}).items():
-        if sheet_id in folders and sheet_id not in attempt.changed:
+        if sheet_id in attempt.old_trees and sheet_id not in attempt.changed:
             files[weeks_folder(sheet_id)] = tree
     return files
 
