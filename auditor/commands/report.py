@@ -10,7 +10,7 @@ from pathlib import Path
 
 from auditor.audit.attribution import Attribution, CellEdit, attribute
 from auditor.audit.evaluate import audit_pair
-from auditor.audit.events import events_of
+from auditor.audit.events import events_of, ruled
 from auditor.audit.model import Event, Violations
 from auditor.audit.settings import Settings
 from auditor.commands.diff import diff_revisions
@@ -119,10 +119,11 @@ def build_report(
     attribution = None
     if config.attribute:
         events, attribution = _attributed(store, settings, diff, events)
+    violations = audit_pair(store, diff, settings)
     return Report(
         diff=diff,
-        violations=audit_pair(store, diff, settings),
-        events=events,
+        violations=violations,
+        events=ruled(events, violations),
         attribution=attribution,
         sheets=[
             SheetVersions(
