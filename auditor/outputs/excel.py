@@ -215,7 +215,7 @@ def amount(value: Any, config: Config, column: str | None) -> Any:
     value as it is."""
     if column not in config.money_columns or isinstance(value, bool):
         return value
-    number = to_decimal(value)
+    number = value if isinstance(value, Decimal) else to_decimal(value)
     return Money(number) if number is not None else value
 
 
@@ -538,7 +538,7 @@ def _violation_figures(
     return figures
 
 
-GUIDE_WIDTHS = (24, 110)
+GUIDE_WIDTHS = (28, 110)
 LINE_HEIGHT = 15
 """Points a line of the default 11-point font takes: Excel and LibreOffice do not grow a
 row written with wrapped text, so the Guide sets each row's height from its lines."""
@@ -557,8 +557,8 @@ def _guide(book: Workbook, settings: Settings) -> None:
 
 
 def wrapped_lines(text: str, width: int) -> int:
-    """The lines `text` takes wrapped in a column `width` characters wide (with the margin
-    of `shown_width` for a proportional font), each of its own lines at least one."""
+    """The lines `text` takes wrapped in a column `width` characters wide (with a margin
+    for a proportional font), each of its own lines at least one."""
     return sum(max(1, math.ceil(shown_width(line) / width)) for line in text.split("\n"))
 
 

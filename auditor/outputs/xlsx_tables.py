@@ -179,10 +179,10 @@ def fitted(table: Table[Any], rows: Sequence[Sequence[Any]]) -> list[int]:
     width, at most `WIDEST`."""
     widths = []
     for number, column in enumerate(table.columns):
-        words = column.header.split()
-        header = max(max(map(len, words)), math.ceil(len(column.header) / HEADER_LINES))
+        longest = max(column.header.split(), key=len)
+        header = max(shown_width(longest), shown_width(column.header) // HEADER_LINES + 3)
         content = max((shown_width(row[number], column.fmt) for row in rows[:SAMPLE]), default=0)
-        widths.append(min(WIDEST, max(column.width, header + 2, content)))
+        widths.append(min(WIDEST, max(column.width, header, content)))
     return widths
 
 
@@ -204,7 +204,7 @@ def shown_width(value: Any, fmt: str | None = None) -> int:
         text = f"{value:,}"
     else:
         text = value if isinstance(value, str) else shown(value)
-    return math.ceil(len(text) * 1.15) + 2
+    return math.ceil(len(text) * 1.15) + 3
 
 
 def _header(sheet: Any, text: str) -> Any:
