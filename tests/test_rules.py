@@ -349,4 +349,4 @@ def test_violations_in_the_json_and_markdown_outputs(store, snapshots):
     assert document["summary"]["violations_new"] == 1
     text = diff_markdown(diff, violations=violations)
     assert "**Violations:** 1 new, 0 resolved, 1 ongoing, 0 waived" in text
-    assert "| new | medium | closed-period-edit | 1 | Quantity |" in text
+    assert "| new | medium | closed-period-edit |  | 1 | Quantity |" in text

@@ -225,8 +225,7 @@ RULES: dict[str, Rule] = {
             "the week's billed baseline, or was added after the week closed, or is in the "
             "baseline and now gone (or moved to another week)",
             "the row's price now minus as billed; always in a closed week",
-            "credit or re-bill the difference on the next invoice, or restore the billed "
-            "value on the sheet; waive if approved",
+            "credit or re-bill the difference, or restore the billed value; waive if approved",
             sheet=closed_period_edit,
         ),
         Rule(
