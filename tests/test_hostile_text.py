@@ -222,7 +222,8 @@ def assert_workbook_inert(path: Path, columns: list[str]) -> None:
         for row in sheet.iter_rows():
             for value in row:
                 assert value.data_type != "f", f"{sheet.title}!{value.coordinate}"
-    allowed = {"Sheet", "Row key", *(excel_text(title) for title in columns)}
+    who = {"Added by", "Added at (UTC)", "Last editor", "Deleted between"}
+    allowed = {"Sheet", "Row key", *who, *(excel_text(title) for title in columns)}
     for title in ("Rows added", "Rows removed"):
         headers = [c.value for c in next(book[title].iter_rows(max_row=1))]
         assert set(headers) <= allowed, headers

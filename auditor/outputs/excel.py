@@ -329,7 +329,9 @@ def _whole_rows(
         config.quantity_column,
         *config.money_columns,
     )
-    names = dict.fromkeys([*billing, *(name for line in lines for name in line.item.row)])
+    seen = dict.fromkeys(name for line in lines for name in line.item.row)
+    lead = [name for name in dict.fromkeys(billing) if name in seen]
+    names = dict.fromkeys([*lead, *seen])
     columns = [Column(name, 8, _cell_of(name, config)) for name in names]
     if title == "Rows removed":
         times = f"{minutes(report.diff.old.time)} and {utc(report.diff.new.time)}"
@@ -344,7 +346,7 @@ def _whole_rows(
             Column("Added by", 12, lambda line: _editor(rows, line.item.key)),
             Column("Added at (UTC)", 12, lambda line: _stamp(rows, line.item.key)),
         ]
-    table = Table(title, [*columns[: len(billing)], *who, *columns[len(billing) :], SHEET, ROW_KEY])
+    table = Table(title, [*columns[: len(lead)], *who, *columns[len(lead) :], SHEET, ROW_KEY])
     return write_table(book, table, lines)
 
 
