@@ -279,6 +279,7 @@ def test_a_damaged_versions_note_is_ignored_and_written_again(store, repo):
 
 def test_a_sheet_that_comes_back_is_compared_with_its_last_snapshot(store, api, emulator, office):
     config = Config(folders=(str(office["top"]),), exclude_names=("*Archive*",))
+    billing.set_cell(emulator.sheets[1001], 2, "Work Request #", None)
     run(store, api, config, "2026-11-20T08:00:00+00:00")
     emulator.sheets[1001]["name"] = "Billing North Archive"
     emulator.sheets[1001]["version"] += 1
@@ -295,5 +296,10 @@ def test_a_sheet_that_comes_back_is_compared_with_its_last_snapshot(store, api, 
     pair = diff_revisions(store, "HEAD~1", "HEAD")
     assert [c.column for c in pair.sheets[0].cells_changed] == ["Units Total Price"]
     report = build_report(store, load_settings(config))
-    new = [(v.rule, v.column) for audit in report.violations.values() for v in audit.new]
+    audit = report.violations["1001"]
+    new = [(v.rule, v.column) for v in audit.new]
     assert week < "2026-11-23" and ("closed-period-edit", "Units Total Price") in new
+    # What it held when it left is not new again: the empty work request is still open.
+    assert [v.rule for v in audit.ongoing] == ["missing-required"]
+    assert "missing-required" not in [rule for rule, _ in new]
+    assert pair.sheets[0].compared_with == store.rev_parse("snapshots~2")

@@ -330,11 +330,10 @@ def _compare(
     for item in encoded:
         sheet_id = item.sheet.sheet_id
         old_tree = trees.get(sheet_id)
-        if old_tree is None and parent is not None:
-            old_tree = store.last_folder(parent, sheet_id)
-            if old_tree is not None:
-                earlier[sheet_id] = old_tree
-                changed.add(sheet_id)
+        last = store.last_snapshot(parent, sheet_id) if old_tree is None and parent else None
+        if last is not None:
+            old_tree = earlier[sheet_id] = last[1]
+            changed.add(sheet_id)
         if old_tree == item.tree and sheet_id not in earlier:
             diffs.append(SheetDiff(sheet_id, item.sheet.name, "unchanged"))
             continue
@@ -350,8 +349,9 @@ def _compare(
         origin = origin_text(origins.get(sheet_id, "listed"))
         if old is None:
             diff.reason = origin
-        elif sheet_id in earlier:
+        elif last is not None:
             diff.status, diff.reason = "changed", rejoined(origin)
+            diff.compared_with = last[0]
         diffs.append(diff)
         if old is None or diff.changed or old.meta != item.meta:
             changed.add(sheet_id)
