@@ -210,7 +210,7 @@ def _left(
     for sheet_id in sorted(on_branch - audited):
         record = records.get(sheet_id)
         origin = record.found if record else "listed"
-        if not _searched(origin, config):
+        if not searched(origin, config):
             continue
         if sheet_id in excluded:
             item = excluded[sheet_id]
@@ -235,8 +235,9 @@ def _left(
     return left
 
 
-def _searched(origin: str, config: Config) -> bool:
-    """Whether this run looked where a sheet of this origin was found."""
+def searched(origin: str, config: Config) -> bool:
+    """Whether this run looks where a sheet of this origin was found. A sheet listed by id
+    is never searched for: when no job lists it any more, it is carried as it was."""
     kind, _, of = origin.partition(":")
     return (
         (kind == "folder" and of in sheet_ids(config.folders, "SOURCE_FOLDER_ID"))
