@@ -6,17 +6,19 @@ cannot be read is carried forward."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
 
 from auditor.audit.settings import load_settings
 from auditor.commands.diff import diff_revisions
+from auditor.commands.history import row_history
 from auditor.commands.read import GONE, read_smartsheet
 from auditor.commands.report import build_report
 from auditor.commands.snapshot import snapshot_with
 from auditor.config import Config
-from auditor.errors import SourceError
+from auditor.errors import SourceError, UsageError
 from auditor.smartsheet_client import SmartsheetApi
 from auditor.sources.discover import discover
 from auditor.store.gitstore import Store
@@ -143,6 +145,7 @@ def test_a_sheet_that_leaves_is_one_event_and_keeps_its_history(store, api, emul
     top = str(office["top"])
     config = Config(folders=(top,), exclude_names=("*Archive*",))
     run(store, api, config, "2026-11-20T08:00:00+00:00")
+    emulator_row_ids = [row["id"] for row in emulator.sheets[1002]["rows"]]
     del emulator.sheets[1002]
     emulator.sheets[1003]["name"] = "North crew 7 Archive"
     emulator.move("sheet", 1001)
@@ -176,6 +179,13 @@ def test_a_sheet_that_leaves_is_one_event_and_keeps_its_history(store, api, emul
     assert not any(audit.resolved for audit in report.violations.values())
     history = git(store.repo.working_dir, "log", "--format=%h", "snapshots", "--", "snapshots/1002")
     assert len(history.split()) == 2
+    # Its rows' history is still there to ask for, up to its last snapshot.
+    key = str(emulator_row_ids[0])
+    rows = row_history(store, key, sheet="1002")
+    assert [v.commit for v in rows.versions] == [store.rev_parse("snapshots~1")]
+    for unknown in ("1099", "../1002", ".."):
+        with pytest.raises(UsageError, match=f"no sheet '{re.escape(unknown)}' in these"):
+            row_history(store, key, sheet=unknown)
 
 
 def test_another_jobs_sheets_are_carried_not_removed(store, api, emulator, office):

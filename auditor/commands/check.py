@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+from auditor.commands.read import searched
 from auditor.config import Config
 from auditor.errors import AuditorError
 from auditor.outputs.audit_sheet import AUDIT_ID, COLUMNS
 from auditor.smartsheet_client import SmartsheetApi
-from auditor.commands.read import searched
 from auditor.sources.discover import discover, origin_text
 from auditor.store.gitstore import Store, without_credentials
 from auditor.store.message import sheet_records

@@ -402,7 +402,12 @@ class Store:
     def last_snapshot(self, commit: str, sheet_id: str) -> tuple[str, str] | None:
         """The last snapshot up to `commit` (which lacks the sheet) that held the sheet, and
         its folder there: a sheet that left the audit and comes back is compared with it,
-        its rows and its violations, not taken as new."""
+        its rows and its violations, not taken as new. A name no folder can have (`..`,
+        `a/b`, asked for by a user) was never on the branch."""
+        try:
+            check_folder_name(sheet_id)
+        except UsageError:
+            return None
         path = f"{SNAPSHOTS}/{sheet_id}"
         gone = self.repo.git.log(
             "--first-parent", "--format=%H", "-1", commit, "--", path, env=LITERAL_PATHS
