@@ -14,6 +14,7 @@ import pytest
 from auditor.audit.settings import load_settings
 from auditor.commands.diff import diff_revisions
 from auditor.commands.history import row_history
+from auditor.commands.log import log_entries
 from auditor.commands.read import GONE, read_smartsheet
 from auditor.commands.report import build_report
 from auditor.commands.snapshot import snapshot_with
@@ -162,6 +163,7 @@ def test_a_sheet_that_leaves_is_one_event_and_keeps_its_history(store, api, emul
         "1003": "now named 'North crew 7 Archive': exclude_names *Archive*",
     }
     assert sorted(store.sheet_trees(result.commit)) == []
+    assert log_entries(store).entries[0].subject == "3 sheets: 3 left"
     pair = diff_revisions(store, "HEAD~1", "HEAD")
     assert [(d.sheet_id, d.status, d.rows_removed) for d in pair.sheets] == [
         ("1001", "removed", []),

@@ -436,7 +436,8 @@ def _message(
     summaries = [summary_line(diff, versions.get(diff.sheet_id)) for diff in ordered]
     changes = [line for diff in ordered for line in change_lines(diff, len(diffs) > 1)]
     trailers = [records[key] for key in sorted(records)]
-    return compose(summaries, changes, fetched_at, trailers, run_url, attempt.left)
+    subject = subject_line([diff for diff in ordered if diff.sheet_id in attempt.changed])
+    return compose(summaries, changes, fetched_at, trailers, run_url, attempt.left, subject)
 
 
 def _audit(
@@ -505,6 +506,25 @@ def summary_line(diff: SheetDiff, version: int | None) -> str:
     ]
     parts += [_count(len(items), noun) for items, noun in extras if items]
     return f"{label}: " + ", ".join(parts)
+
+
+def subject_line(changed: list[SheetDiff]) -> str | None:
+    """`3 sheets: +1 row, -1 row, 0 cells, 1 joined, 1 left`, where more than one sheet
+    changed; None for one, whose own line says it all."""
+    if len(changed) < 2:
+        return None
+    edited = [diff for diff in changed if diff.status not in ("added", "removed")]
+    parts = []
+    if edited:
+        parts = [
+            f"+{plural(sum(len(d.rows_added) for d in edited), 'row')}",
+            f"-{plural(sum(len(d.rows_removed) for d in edited), 'row')}",
+            plural(sum(len(d.cells_changed) for d in edited), "cell"),
+        ]
+    for status, word in (("added", "joined"), ("removed", "left")):
+        count = sum(diff.status == status for diff in changed)
+        parts += [f"{count} {word}"] if count else []
+    return f"{plural(len(changed), 'sheet')}: " + ", ".join(parts)
 
 
 def _count(count: int, noun: str) -> str:
