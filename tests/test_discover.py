@@ -160,7 +160,7 @@ def test_a_sheet_that_leaves_is_one_event_and_keeps_its_history(store, api, emul
     assert read.left == {
         "1001": f"no longer in folder {top}",
         "1002": GONE,
-        "1003": "now named 'North crew 7 Archive': exclude_names *Archive*",
+        "1003": "renamed 'North crew 7 Archive', left out by exclude_names *Archive*",
     }
     assert sorted(store.sheet_trees(result.commit)) == []
     assert log_entries(store).entries[0].subject == "3 sheets: 3 left"
@@ -287,6 +287,15 @@ def test_a_damaged_versions_note_is_ignored_and_written_again(store, repo):
     assert store.seen_versions({"7": "a" * 40}) == {}
     store.note_versions({"7": "a" * 40}, {"7": 5}, ("a", "a@example.com"), T0)
     assert store.seen_versions({"7": "a" * 40}) == {"7": 5}
+
+
+def test_a_sheet_a_new_glob_leaves_out_is_not_said_to_be_renamed(store, api, office):
+    run(store, api, Config(folders=(str(office["sub"]),)), "2026-11-20T08:00:00+00:00")
+    config = Config(folders=(str(office["sub"]),), exclude_names=("*Archive*",))
+    read = run(store, api, config, "2026-11-20T10:00:00+00:00")[0]
+    assert read.left == {
+        "1004": "named 'Billing 2025 Archive', left out by exclude_names *Archive*"
+    }
 
 
 def test_a_sheet_that_comes_back_is_compared_with_its_last_snapshot(store, api, emulator, office):

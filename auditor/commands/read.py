@@ -22,6 +22,8 @@ from pathlib import Path
 from auditor.config import Config
 from auditor.errors import SourceError, UsageError
 from auditor.smartsheet_client import NotFound, SmartsheetApi, TokenRejected
+from auditor.snapshot import canonical
+from auditor.snapshot.canonical import SHEET_FILE
 from auditor.snapshot.model import Sheet
 from auditor.sources.api import read_sheet
 from auditor.sources.discover import Discovery, discover, origin_text, sheet_ids, sheet_list
@@ -138,7 +140,7 @@ def read_smartsheet(store: Store, api: SmartsheetApi, config: Config) -> Read:
         _take(read, sheet_id, future, sheet_id in on_branch, config)
     if rejected:
         raise rejected[0]
-    read.left |= _left(api, config, discovery, on_branch, records, read.failed)
+    read.left |= _left(api, config, discovery, _Branch(store, trees, records), read.failed)
     for sheet_id in read.left:
         read.origins.pop(sheet_id, None)
     return read
@@ -194,12 +196,23 @@ def _listed_versions(api: SmartsheetApi, discovery: Discovery) -> dict[str, int]
     }
 
 
+@dataclass(frozen=True)
+class _Branch:
+    """The tip's sheets: their folders and trailers."""
+
+    store: Store
+    trees: dict[str, str]
+    records: dict[str, SheetRecord]
+
+    def name(self, sheet_id: str) -> str:
+        return canonical.load(self.store.read(self.trees[sheet_id], SHEET_FILE))["name"]
+
+
 def _left(
     api: SmartsheetApi,
     config: Config,
     discovery: Discovery,
-    on_branch: set[str],
-    records: dict[str, SheetRecord],
+    branch: _Branch,
     failed: dict[str, str],
 ) -> dict[str, str]:
     """The sheets on the branch that this run searched for and did not find, and why; one
@@ -207,14 +220,16 @@ def _left(
     audited = set(discovery.sheet_ids)
     excluded = {item.sheet_id: item for item in discovery.excluded}
     left = {}
-    for sheet_id in sorted(on_branch - audited):
-        record = records.get(sheet_id)
+    for sheet_id in sorted(branch.trees.keys() - audited):
+        record = branch.records.get(sheet_id)
         origin = record.found if record else "listed"
         if not searched(origin, config):
             continue
         if sheet_id in excluded:
             item = excluded[sheet_id]
-            left[sheet_id] = f"now named {item.name!r}: {item.why}"
+            renamed = item.name != branch.name(sheet_id)
+            named = f"renamed {item.name!r}" if renamed else f"named {item.name!r}"
+            left[sheet_id] = f"{named}, left out by {item.why}"
             continue
         try:
             api.get(f"/sheets/{sheet_id}/version", f"sheet {sheet_id}")
