@@ -199,6 +199,16 @@ def test_another_jobs_sheets_are_carried_not_removed(store, api, emulator, offic
     assert sorted(store.sheet_trees(result.commit)) == ["1003", "1004", "1008"]
 
 
+def test_another_jobs_sheets_do_not_dilute_the_mass_leave_guard(store, api, emulator, office):
+    run(store, api, Config(sheets=("1005", "1006", "1001")), "2026-11-20T08:00:00+00:00")
+    config = Config(folders=(str(office["sub"]),))
+    run(store, api, config, "2026-11-20T10:00:00+00:00")
+    del emulator.sheets[1003], emulator.sheets[1004]
+    refused = "this read would take 2 of the 2 sheets it audits out of the audit"
+    with pytest.raises(SourceError, match=refused):
+        run(store, api, config, "2026-11-20T12:00:00+00:00")
+
+
 def test_a_sheet_that_cannot_be_read_is_carried_forward(store, api, emulator, office):
     config = Config(folders=(str(office["sub"]),))
     first = run(store, api, config, "2026-11-20T08:00:00+00:00")[1]
@@ -212,6 +222,13 @@ def test_a_sheet_that_cannot_be_read_is_carried_forward(store, api, emulator, of
     trees = store.sheet_trees(result.commit)
     assert trees["1004"] == store.sheet_trees(first.commit)["1004"]
     assert trees["1003"] != store.sheet_trees(first.commit)["1003"]
+    assert read.failed["1004"].endswith("; carried forward as it was")
+    # A sheet that joins but cannot be read has nothing to carry: it is not recorded yet.
+    emulator.add_sheet(sheet(7, "North crew 9"), folder=office["sub"])
+    emulator.inject(r"^/sheets/1007$", status=503, count=50)
+    read, result = run(store, api, config, "2026-11-20T12:00:00+00:00")
+    assert read.failed["1007"].endswith("; not in the audit yet: the next run tries again")
+    assert "1007" not in store.sheet_trees(store.tip())
 
 
 def test_run_exits_3_when_a_sheet_is_carried_forward(cli, api_env, emulator, office):
@@ -233,6 +250,33 @@ def test_a_copy_made_with_the_same_rows_joins_without_a_flood(store, api, emulat
     joined = {d.sheet_id: d for d in result.diffs}[str(made)]
     assert (joined.status, joined.reason, joined.rows_added) == ("added", "copy of 1001", [])
     assert read.origins[str(made)] == "copy:1001"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"data": [{"id": 1001, "name": "Billing North"}], "totalCount": 8, "totalPages": 1},
+        {"data": "x", "totalCount": 8, "totalPages": 1},
+        [],
+    ],
+    ids=["fewer than totalCount", "data not a list", "not an object"],
+)
+def test_a_sheet_list_that_looks_cut_is_refused_not_read_as_copies_leaving(
+    store, api, emulator, office, answer
+):
+    config = Config(sheets=("1001",), follow_copies=True)
+    emulator.copy_sheet(1001, "Copy of Billing North")
+    first = run(store, api, config, "2026-11-20T08:00:00+00:00")[1]
+    emulator.inject(r"^/sheets$", status=200, json=answer)
+    with pytest.raises(SourceError, match=r"^sheet list: "):
+        run(store, api, config, "2026-11-20T10:00:00+00:00")
+    assert store.tip() == first.commit
+
+
+def test_a_children_answer_that_is_not_an_object_is_refused(api, emulator, office):
+    emulator.inject(rf"^/folders/{office['top']}/children", status=200, json=[])
+    with pytest.raises(SourceError, match="the children response has no data list"):
+        discover(api, Config(folders=(str(office["top"]),)))
 
 
 def test_nothing_changed_costs_the_listings_and_the_versions(store, emulator, office):
@@ -310,7 +354,10 @@ def test_a_sheet_that_comes_back_is_compared_with_its_last_snapshot(store, api, 
     billing.set_cell(emulator.sheets[1001], 1, "Units Total Price", 999999)
     emulator.sheets[1001]["name"] = "Billing North"
     emulator.sheets[1001]["version"] += 1
+    billing.set_cell(emulator.sheets[1002], 1, "Quantity", 55)
+    emulator.sheets[1002]["version"] += 1
     result = run(store, api, config, "2026-11-30T08:00:00+00:00")[1]
+    assert log_entries(store).entries[0].subject == "2 sheets: +0 rows, -0 rows, 2 cells, 1 back"
     back = {d.sheet_id: d for d in result.diffs}["1001"]
     assert back.status == "changed" and back.reason.startswith("back in the audit (folder")
     assert [(c.column, c.new) for c in back.cells_changed] == [("Units Total Price", 999999)]
@@ -324,3 +371,10 @@ def test_a_sheet_that_comes_back_is_compared_with_its_last_snapshot(store, api, 
     assert [v.rule for v in audit.ongoing] == ["missing-required"]
     assert "missing-required" not in [rule for rule, _ in new]
     assert pair.sheets[0].compared_with == store.rev_parse("snapshots~2")
+    # Its rows' history tells the same: changed while out, not removed and added again.
+    key = str(emulator.sheets[1001]["rows"][0]["id"])
+    cell = row_history(store, key, sheet="1001", column="Units Total Price")
+    assert [(v.change, v.commit) for v in cell.versions] == [
+        ("added", store.rev_parse("snapshots~2")),
+        ("changed", store.rev_parse("snapshots")),
+    ]

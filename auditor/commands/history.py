@@ -47,6 +47,8 @@ def row_history(
     ignored = frozenset(ignored_columns)
     needle = orjson.dumps(key)
     for commit, records in _walk(store, tip, start, folder, record_paths(sheet_id)):
+        if commit.objects[folder] is None and tree is not None:
+            continue  # the sheet left the audit here: its rows were not removed
         previous, tree = tree, commit.objects[folder]
         record = next((r for r in records if r.trees == (previous, tree)), None)
         if record is not None and not record.may_name(needle):

@@ -38,6 +38,8 @@ log = logging.getLogger("auditor")
 # From this many sheets on, their versions come from the sheet list, not one check each.
 LISTING_FROM = 4
 GONE = "deleted or no longer shared with the token (HTTP 404)"
+CARRIED = "carried forward as it was"
+NOT_YET = "not in the audit yet: the next run tries again"
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,8 @@ class Read:
     left: dict[str, str] = field(default_factory=dict)
     """Sheets that left the audit, and why."""
     failed: dict[str, str] = field(default_factory=dict)
-    """Sheets that could not be read this time, and the error: carried forward."""
+    """Sheets that could not be read this time, and the error: carried forward (or, for
+    one not yet on the branch, not recorded)."""
 
     @property
     def versions(self) -> dict[str, int | None]:
@@ -157,12 +160,12 @@ def _take(read: Read, sheet_id: str, future: Future, on_branch: bool, config: Co
         elif read.origins[sheet_id] == "listed":
             raise
         else:  # found in a listing, gone before it was read: not recorded this time
-            read.failed[sheet_id] = str(error)
+            read.failed[sheet_id] = f"{error}; {NOT_YET}"
         return
     except TokenRejected:
         return  # raised once, for the whole run, by the caller
     except SourceError as error:
-        read.failed[sheet_id] = str(error)
+        read.failed[sheet_id] = f"{error}; {CARRIED if on_branch else NOT_YET}"
         return
     if data is None:
         read.skipped.append(sheet_id)
@@ -238,7 +241,7 @@ def _left(
         except TokenRejected:
             raise
         except SourceError as error:
-            failed[sheet_id] = str(error)
+            failed[sheet_id] = f"{error}; {CARRIED}"
         else:
             copy = origin.startswith("copy:")
             where = (

@@ -125,7 +125,9 @@ def take_snapshot(
             _check_removals(store, diffs, {**earlier, **trees})
         leaving = {key: why for key, why in (left or {}).items() if key in trees}
         if not allow_mass_removal:
-            _check_leaving(leaving, trees, len([s for s in ids if s not in trees]))
+            # Of the sheets on the branch, those this run answers for: another job's count not.
+            ours = trees.keys() & origins.keys() | leaving.keys() if left else trees.keys()
+            _check_leaving(leaving, len(ours), len([s for s in ids if s not in trees]))
         diffs += _leaving_diffs(store, leaving, trees)
         changed |= leaving.keys()
         if not changed:
@@ -205,19 +207,20 @@ def _check_removals(store: Store, diffs: list[SheetDiff], trees: dict[str, str])
             )
 
 
-def _check_leaving(leaving: dict[str, str], trees: dict[str, str], joining: int) -> None:
-    """Most of the audit leaving at once is more often a listing gone wrong (a folder
+def _check_leaving(leaving: dict[str, str], audited: int, joining: int) -> None:
+    """Most of a run's sheets leaving at once is more often a listing gone wrong (a folder
     moved, a token that lost a share) than the business: refused, as a mass row removal.
     Sheets joining in the same read count for it (a year's sheet archived as the next one
     starts)."""
-    if len(leaving) * 2 > len(trees) + joining:
+    if len(leaving) * 2 > audited + joining:
         sheet_id, why = next(iter(sorted(leaving.items())))
         more = f" and {len(leaving) - 1} more" if len(leaving) > 1 else ""
         raise SourceError(
-            f"sheet {sheet_id}: {why}{more}; this read would take {len(leaving)} of the "
-            f"{len(trees)} audited sheets out of the audit, and a read that loses more than "
-            "half of them is not recorded. If they really left, run again with "
-            "--allow-mass-removal"
+            f"sheet {sheet_id}: {one_line(why, NAME_SHOWN)}{more}; this read would take "
+            f"{len(leaving)} of the {audited} sheets it audits out of the audit, and a read "
+            "that loses more than half of them is not recorded. If they really left, run "
+            "again with --allow-mass-removal; if another job audits them, give each job "
+            "folders of its own"
         )
 
 
@@ -488,7 +491,8 @@ def summary_line(diff: SheetDiff, version: int | None) -> str:
         joined = f", {diff.reason}" if diff.reason not in ("", "listed") else ""
         return f"{label}: {plural(diff.rows, 'row')} (first snapshot{joined})"
     if diff.status == "removed":
-        return f"{label}: left the audit, {diff.reason} ({plural(diff.rows, 'row')} kept)"
+        why = one_line(diff.reason, NAME_SHOWN)
+        return f"{label}: left the audit, {why} ({plural(diff.rows, 'row')} kept)"
     if diff.status == "unchanged":
         return f"{label}: unchanged"
     parts = [
@@ -509,7 +513,7 @@ def summary_line(diff: SheetDiff, version: int | None) -> str:
 
 
 def subject_line(changed: list[SheetDiff]) -> str | None:
-    """`3 sheets: +1 row, -1 row, 0 cells, 1 joined, 1 left`, where more than one sheet
+    """`3 sheets: +1 row, -1 row, 0 cells, 1 joined, 1 back, 1 left`, where more than one sheet
     changed; None for one, whose own line says it all."""
     if len(changed) < 2:
         return None
@@ -521,9 +525,12 @@ def subject_line(changed: list[SheetDiff]) -> str | None:
             f"-{plural(sum(len(d.rows_removed) for d in edited), 'row')}",
             plural(sum(len(d.cells_changed) for d in edited), "cell"),
         ]
-    for status, word in (("added", "joined"), ("removed", "left")):
-        count = sum(diff.status == status for diff in changed)
-        parts += [f"{count} {word}"] if count else []
+    counts = {
+        "joined": sum(diff.status == "added" for diff in changed),
+        "back": sum(diff.compared_with is not None for diff in changed),
+        "left": sum(diff.status == "removed" for diff in changed),
+    }
+    parts += [f"{count} {word}" for word, count in counts.items() if count]
     return f"{plural(len(changed), 'sheet')}: " + ", ".join(parts)
 
 
