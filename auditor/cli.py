@@ -199,7 +199,7 @@ def snapshot(
 def _exit_if_failed(read: Read) -> None:
     """Sheets that could not be read were carried forward: one error line each, exit 3."""
     for problem in read.failed.values():
-        typer.echo(f"auditor: error: {inert(problem)}; carried forward as it was", err=True)
+        typer.echo(f"auditor: error: {inert(problem)}", err=True)
     if read.failed:
         raise typer.Exit(3)
 
