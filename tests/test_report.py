@@ -185,6 +185,34 @@ def test_the_workbook_reads_back(store, pair, tmp_path):
     assert "Guide" in book.sheetnames and book["Guide"]["A1"].value == "Summary"
 
 
+def test_a_violation_of_a_row_the_pair_did_not_change_has_its_billing_line(store, tmp_path):
+    (tmp_path / "rates.csv").write_text("CU,unit_price\nXA-8,$212.75\n")
+    settings = load_settings(Config(rate_table="rates.csv"), tmp_path)
+    rows = {"1": line(1), "2": line(2, **{"Units Total Price": 428.0})}
+    for when, quantity in (("2026-11-14T12:00:00+00:00", 2), ("2026-11-16T12:00:00+00:00", 5)):
+        rows["1"] = line(1, Quantity=quantity, **{"Units Total Price": 212.75 * quantity})
+        take_snapshot(
+            store,
+            [billing(rows)],
+            author=AUTHOR,
+            fetched_at=dt.datetime.fromisoformat(when),
+            money_columns=("Units Total Price",),
+            settings=settings,
+        )
+    path = make_report(store, settings, out=tmp_path).path
+    sheet = openpyxl.load_workbook(path)["Violations"]
+    named = [cell.value for cell in sheet[1]]
+    listed = [dict(zip(named, r, strict=False)) for r in sheet.iter_rows(min_row=2)]
+    mismatch = next(r for r in listed if r["Rule"].value == "price-mismatch")
+    assert (mismatch["Status"].value, mismatch["Row key"].value) == ("ongoing", "2")
+    assert mismatch["Work request"].value == "WR-2"
+    assert mismatch["Week ending"].value == dt.datetime(2026, 11, 13)
+    # Now minus billed, as the message says: $428.00 is $2.50 over 2 x $212.75.
+    assert (mismatch["Billed"].value, mismatch["Now"].value) == (425.5, 428.0)
+    assert mismatch["Difference"].value == pytest.approx(2.5)
+    assert "by $2.50" in mismatch["Message"].value
+
+
 def test_the_layout_reads_in_both_spreadsheet_programs(store, pair, tmp_path):
     """Row heights on the Guide, no text longer than its cell shows without wrapping, and
     an empty table that says so."""

@@ -164,8 +164,8 @@ def _price(cells: Cells, required: tuple[str, ...], settings: Settings) -> Itera
             difference,
             f"{config.price_column} {money(price)} differs from {quantity} x {money(unit)} = "
             f"{money(expected)} by {money(difference)}",
-            cells.get(config.price_column),
             str(expected),
+            cells.get(config.price_column),
         )
 
 

@@ -256,6 +256,7 @@ def _listed(report: Report) -> list[Listed]:
     names = {s.sheet_id: s.name for s in report.diff.sheets}
     rows = {
         s.sheet_id: {
+            **report.violated_rows.get(s.sheet_id, {}),
             **{k: r.cells for k, r in s.old_rows.items()},
             **{k: r.cells for k, r in s.new_rows.items()},
         }
@@ -591,7 +592,9 @@ def _guide_text(settings: Settings) -> list[tuple[str, str, PatternFill | None]]
         "Schema changes": "Columns added, removed or renamed (renames are detected by column id).",
         "Violations": "Billing-rule violations: new (holds now, did not before), resolved, "
         f"ongoing (still open) and waived (covered by {config.waivers}); Billed and Now are "
-        "the two values the rule compares, Action what to do about it.",
+        "the two values the rule compares (for price-mismatch, quantity x the rate table's "
+        "unit price and the price on the sheet), Difference is Now minus Billed, and Action "
+        "what to do about it.",
         "Trend": "The last snapshots: row count, total billed, changes and open violations, "
         "read from the snapshots' summaries and commit trailers.",
         "Severity": _severity_text(settings),
