@@ -282,7 +282,7 @@ def diff(
     else:
         from auditor.outputs.table import print_diff
 
-        print_diff(_console(), result, limit, violations)
+        print_diff(_console(), result, limit, config, violations)
     if exit_code and result.changed:
         raise typer.Exit(1)
 

@@ -189,7 +189,7 @@ def test_sheet_text_is_stored_exactly_and_shown_inert(shared_repo, tmp_path, cas
                 assert changed[key, title] == value
 
     console, out = terminal()
-    print_diff(console, diff, 50, violations)
+    print_diff(console, diff, 50, Config(), violations)
     print_snapshot(console, show_snapshot(store, "HEAD")[1], 50)
     print_history(console, row_history(store, "1000"))
     shown = out.getvalue()

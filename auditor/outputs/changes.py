@@ -123,6 +123,14 @@ def billing_line(row: dict[str, Any], config: Config) -> str:
     return " · ".join(part for part in parts if part)
 
 
+def value_text(value: Any, column: str, config: Config) -> str:
+    """A cell as the tables show it: money as `$1,234.56`, a whole row as its billing line."""
+    if isinstance(value, dict):
+        return billing_line(value, config)
+    amount = to_decimal(value) if column in config.money_columns else None
+    return money(amount) if amount is not None else shown(value)
+
+
 def answer(events: list[Event], code: Callable[[str], str] = str) -> str:
     """The pair in one line, what a billing reviewer asks first: the money its changes moved
     in weeks already closed (or invoiced), gross and net, and on which work requests (each

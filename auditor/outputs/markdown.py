@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from itertools import islice
-from typing import Any
 
 from auditor.audit.model import Event, Violations
 from auditor.config import Config
@@ -16,15 +15,14 @@ from auditor.diff.model import Diff
 from auditor.markup import escape
 from auditor.outputs.changes import (
     answer,
-    billing_line,
     count,
     entries,
     headline,
     shown,
+    value_text,
     violation_entries,
 )
-from auditor.snapshot.normalize import to_decimal
-from auditor.text import money, plural, shorten, utc
+from auditor.text import plural, shorten, utc
 
 JOB_SUMMARY_BYTES = 1024 * 1024
 CELL = 300
@@ -118,8 +116,8 @@ def diff_markdown(
                     shown(requests.get((sheet.sheet_id, entry.key))),
                     entry.key,
                     entry.column,
-                    _value(entry.old, entry.column, config),
-                    _value(entry.new, entry.column, config),
+                    value_text(entry.old, entry.column, config),
+                    value_text(entry.new, entry.column, config),
                 ]
                 for entry in islice(entries(sheet), limit)
             )
@@ -160,14 +158,6 @@ def _violations(
         )
         header = ["status", "severity", "rule", "work request", "row key", "column", "message"]
         document.table(header, rows, len(listed), "violation")
-
-
-def _value(value: Any, column: str, config: Config) -> str:
-    """A cell as the tables show it: money as `$1,234.56`, a whole row as its billing line."""
-    if isinstance(value, dict):
-        return billing_line(value, config)
-    amount = to_decimal(value) if column in config.money_columns else None
-    return money(amount) if amount is not None else shown(value)
 
 
 def _dollars(text: str) -> str:
