@@ -179,7 +179,7 @@ def fitted(table: Table[Any], rows: Sequence[Sequence[Any]]) -> list[int]:
     width, at most `WIDEST`."""
     widths = []
     for number, column in enumerate(table.columns):
-        longest = max(column.header.split(), key=len)
+        longest = max(column.header.split(), key=len, default="")
         header = max(shown_width(longest), shown_width(column.header) // HEADER_LINES + 3)
         content = max((shown_width(row[number], column.fmt) for row in rows[:SAMPLE]), default=0)
         widths.append(min(WIDEST, max(column.width, header, content)))
