@@ -199,7 +199,7 @@ def snapshot(
 def _exit_if_failed(read: Read) -> None:
     """Sheets that could not be read were carried forward: one error line each, exit 3."""
     for problem in read.failed.values():
-        typer.echo(f"auditor: error: {inert(problem)}; carried forward as it was", err=True)
+        typer.echo(f"auditor: error: {inert(problem)}", err=True)
     if read.failed:
         raise typer.Exit(3)
 
@@ -272,13 +272,17 @@ def diff(
 
         sys.stdout.buffer.write(dumps(diff_document(result, violations)))
     elif format is DiffFormat.markdown:
+        from auditor.audit.events import events_of, ruled
         from auditor.outputs.markdown import diff_markdown
 
-        typer.echo(diff_markdown(result, limit, max_bytes, violations), nl=False)
+        events = [e for s in result.sheets for e in events_of(s, settings, result.new.time)]
+        events = ruled(events, violations)
+        text = diff_markdown(result, limit, max_bytes, violations, events, config)
+        typer.echo(text, nl=False)
     else:
         from auditor.outputs.table import print_diff
 
-        print_diff(_console(), result, limit, violations)
+        print_diff(_console(), result, limit, config, violations)
     if exit_code and result.changed:
         raise typer.Exit(1)
 

@@ -28,6 +28,7 @@ a TLS-inspecting proxy or a private CA. Certificates are always verified.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import random
@@ -80,8 +81,8 @@ class SmartsheetApi:
         self.timeout = timeout
         self.retry_budget = retry_budget
         self._token = token
-        # A second more than a minute: the server counts from when a request arrives.
-        self._window = Window(per_minute, 61.0)
+        self._window = Window.of(self.base, token, per_minute)
+        self._sent = 0
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "auditor"
         # read=False raises a read timeout as itself, so it stays a Timeout, not a retry error.
@@ -111,7 +112,7 @@ class SmartsheetApi:
     @property
     def requests(self) -> int:
         """The requests this client has sent (each try of a retried one counts)."""
-        return self._window.count
+        return self._sent
 
     def get(self, path: str, what: str, **params: Any) -> Any:
         return self.call("GET", path, what, params=params)
@@ -149,7 +150,8 @@ class SmartsheetApi:
     def _attempt(self, prepared: Any, timeout: float, what: str) -> Any:
         """The parsed body on success, a Failure worth retrying, or SourceError."""
         requests = self._requests
-        self._window.enter()
+        self._window.enter(_weight(prepared.method, prepared.path_url))
+        self._sent += 1
         try:
             response = self._session.send(
                 prepared, timeout=timeout, allow_redirects=False, **self._settings
@@ -202,26 +204,46 @@ class SmartsheetApi:
         raise SourceError(f"{what}: HTTP {status}{_detail(body)}")
 
 
+_WINDOWS: dict[tuple[str, str, int], Window] = {}
+_WINDOWS_LOCK = threading.Lock()
+
+
+def _weight(method: str | None, path: str | None) -> int:
+    """What a request costs against the rate limit: Smartsheet counts a cell history read
+    and an attachment upload as 10 requests."""
+    path = (path or "").partition("?")[0]
+    costly = path.endswith("/history") or (method == "POST" and path.endswith("/attachments"))
+    return 10 if costly else 1
+
+
 class Window:
     """At most `limit` requests in any `seconds`: a caller past it waits for the oldest to
-    leave the window. Shared by the threads of one client, which counts every request."""
+    leave the window. One window per token and API in a process (`Window.of`): the run's
+    reading, publishing and attribution clients, and their threads, share the token's
+    budget, as Smartsheet counts it."""
 
     def __init__(self, limit: int, seconds: float) -> None:
         self.limit, self.seconds = limit, seconds
         self._sent: deque[float] = deque()
         self._lock = threading.Lock()
-        self.count = 0
 
-    def enter(self) -> None:
-        """Wait for room in the window, and take it."""
+    @classmethod
+    def of(cls, base: str, token: str, limit: int) -> Window:
+        """The window of this token against this API; a second more than a minute, as
+        the server counts from when a request arrives."""
+        key = (base, hashlib.sha256(token.encode()).hexdigest(), limit)
+        with _WINDOWS_LOCK:
+            return _WINDOWS.setdefault(key, cls(limit, 61.0))
+
+    def enter(self, weight: int = 1) -> None:
+        """Wait for room for `weight` requests in the window, and take it."""
         while True:
             with self._lock:
                 now = time.monotonic()
                 while self._sent and self._sent[0] <= now - self.seconds:
                     self._sent.popleft()
-                if len(self._sent) < self.limit:
-                    self._sent.append(now)
-                    self.count += 1
+                if len(self._sent) + weight <= self.limit or not self._sent:
+                    self._sent.extend([now] * weight)
                     return
                 wait = self._sent[0] + self.seconds - now
             time.sleep(wait)

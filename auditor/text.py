@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 # C0 and C1 controls, DEL, line and paragraph separators, the bidirectional controls, and
 # the characters that show as nothing (zero-width spaces and joiners, word joiners, the
@@ -53,6 +54,18 @@ def plural(count: int, noun: str) -> str:
 def iso(moment: dt.datetime) -> str:
     """`2026-11-23T08:00:00Z`: a time in files, trailers and JSON."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc(moment: dt.datetime) -> str:
+    """`2026-11-23 08:00 UTC`: a time in text for people (markdown, the workbook's text)."""
+    return f"{minutes(moment)} UTC"
+
+
+def money(amount: Decimal | int | float) -> str:
+    """`$1,234.56`, `-$4,310.00`: an amount in text for people, in every human output."""
+    value = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.2f}"
 
 
 def minutes(moment: dt.datetime) -> str:

@@ -184,11 +184,13 @@ def delete_row(sheet: dict[str, Any], row_number: int, when: str = "2026-09-01T0
     _touch(sheet, None, "", when)
 
 
-def rename_column(sheet: dict[str, Any], old: str, new: str) -> None:
+def rename_column(
+    sheet: dict[str, Any], old: str, new: str, when: str = "2026-09-01T08:00:00Z"
+) -> None:
     for column in sheet["columns"]:
         if column["title"] == old:
             column["title"] = new
-    _touch(sheet, None, "", sheet["modifiedAt"])
+    _touch(sheet, None, "", when)
 
 
 def value_of(sheet: dict[str, Any], row_number: int, title: str) -> Any:

@@ -84,7 +84,12 @@ def play(root: Path, echo: bool = False) -> World:
         other["id"] = billing.SHEET_ID + number
         server.add_sheet(other, folder=folder)
     # Found sheets whose names match a glob are left out; copies are followed by source.
-    (work / "auditor.toml").write_text('exclude_names = ["*Archive*"]\nfollow_copies = true\n')
+    # The contract's rate table, so a price that is not quantity x unit price shows.
+    rates = "".join(f"{cu},{price}\n" for cu, price in billing.rate_table().items())
+    (work / "rates.csv").write_text("CU,unit_price\n" + rates)
+    (work / "auditor.toml").write_text(
+        'exclude_names = ["*Archive*"]\nfollow_copies = true\nrate_table = "rates.csv"\n'
+    )
     server.add_sheet(
         {
             "id": AUDIT_SHEET_ID,
@@ -120,11 +125,20 @@ def _runs(world: World, sheet: dict) -> None:
     with server.lock:
         billing.set_cell(sheet, 3, "Quantity", 5, "k.brooks@example.com", "2026-11-23T09:12:00Z")
         price = billing.rate_table()[billing.value_of(sheet, 3, "CU")] * 5
-        billing.set_cell(sheet, 3, "Units Total Price", float(price), "k.brooks@example.com")
+        billing.set_cell(
+            sheet,
+            3,
+            "Units Total Price",
+            float(price),
+            "k.brooks@example.com",
+            "2026-11-23T09:13:00Z",
+        )
         week = "Weekly Reference Logged Date"
         ended = next(n for n in range(4, 61) if billing.value_of(sheet, n, week) < "2026-11-14")
         quantity = billing.value_of(sheet, ended, "Quantity") + 1
-        billing.set_cell(sheet, ended, "Quantity", quantity, "m.chen@example.com")
+        billing.set_cell(
+            sheet, ended, "Quantity", quantity, "m.chen@example.com", "2026-11-23T09:40:00Z"
+        )
     run("2026-11-23T10:00:00Z", "a quantity and its price changed; a quantity in an ended week")
     with server.lock:
         billing.delete_row(sheet, 10, "2026-11-23T11:05:00Z")
@@ -136,8 +150,15 @@ def _runs(world: World, sheet: dict) -> None:
             item["createdAt"] = item["modifiedAt"] = "2026-11-23T11:40:00Z"
     run("2026-11-23T12:00:00Z", "a row deleted and a row added; a crew copied the sheet")
     with server.lock:
-        billing.rename_column(sheet, "Scope #", "Scope No.")
-        billing.set_cell(sheet, 12, "Units Total Price", "$9,999.00", "r.dubois@example.com")
+        billing.rename_column(sheet, "Scope #", "Scope No.", "2026-11-23T12:20:00Z")
+        billing.set_cell(
+            sheet,
+            12,
+            "Units Total Price",
+            "$9,999.00",
+            "r.dubois@example.com",
+            "2026-11-23T13:05:00Z",
+        )
     run("2026-11-23T14:00:00Z", "a column renamed, a price typed over as text")
     run("2026-11-23T16:00:00Z", "nothing changed: the version check skips the read")
     world.auditor("log")

@@ -50,8 +50,12 @@ def changed(repo, cli, api_env, emulator, sheet):
 
 
 def changes(path) -> dict:
-    rows = openpyxl.load_workbook(path)["Changes"].iter_rows(min_row=2, values_only=True)
-    return {(row[1], row[4]): (row[11], row[13]) for row in rows}
+    sheet = openpyxl.load_workbook(path)["Changes"]
+    header = [cell.value for cell in sheet[1]]
+    rows = [
+        dict(zip(header, row, strict=False)) for row in sheet.iter_rows(min_row=2, values_only=True)
+    ]
+    return {(r["Row key"], r["Column"]): (r["Changed by"], r["Attribution"]) for r in rows}
 
 
 def report(cli, env, tmp_path):

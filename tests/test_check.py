@@ -68,3 +68,13 @@ def test_an_origin_that_cannot_be_reached_fails_without_its_credentials(repo, cl
     assert result.returncode == 4
     assert "FAIL remote origin: cannot reach 'origin': " in result.stdout
     assert "secret" not in result.stdout + result.stderr
+
+
+def test_a_sheet_on_the_branch_that_no_source_covers_is_named_as_carried(repo, cli, configured):
+    snapshot = cli("snapshot", env={**configured, "SOURCE_SHEET_ID": SHEET})
+    assert snapshot.returncode == 0, snapshot.stderr
+    result = cli("check", env={**configured, "SOURCE_SHEET_ID": "777"})
+    assert (
+        f"ok   sheet {SHEET}: carried as last snapshotted: listed by id then, not here "
+        "(another job's sheet, or no longer configured)"
+    ) in result.stdout.splitlines()

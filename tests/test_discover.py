@@ -6,17 +6,20 @@ cannot be read is carried forward."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
 
 from auditor.audit.settings import load_settings
 from auditor.commands.diff import diff_revisions
+from auditor.commands.history import row_history
+from auditor.commands.log import log_entries
 from auditor.commands.read import GONE, read_smartsheet
 from auditor.commands.report import build_report
 from auditor.commands.snapshot import snapshot_with
 from auditor.config import Config
-from auditor.errors import SourceError
+from auditor.errors import SourceError, UsageError
 from auditor.smartsheet_client import SmartsheetApi
 from auditor.sources.discover import discover
 from auditor.store.gitstore import Store
@@ -143,6 +146,7 @@ def test_a_sheet_that_leaves_is_one_event_and_keeps_its_history(store, api, emul
     top = str(office["top"])
     config = Config(folders=(top,), exclude_names=("*Archive*",))
     run(store, api, config, "2026-11-20T08:00:00+00:00")
+    emulator_row_ids = [row["id"] for row in emulator.sheets[1002]["rows"]]
     del emulator.sheets[1002]
     emulator.sheets[1003]["name"] = "North crew 7 Archive"
     emulator.move("sheet", 1001)
@@ -156,9 +160,10 @@ def test_a_sheet_that_leaves_is_one_event_and_keeps_its_history(store, api, emul
     assert read.left == {
         "1001": f"no longer in folder {top}",
         "1002": GONE,
-        "1003": "now named 'North crew 7 Archive': exclude_names *Archive*",
+        "1003": "renamed 'North crew 7 Archive', left out by exclude_names *Archive*",
     }
     assert sorted(store.sheet_trees(result.commit)) == []
+    assert log_entries(store).entries[0].subject == "3 sheets: 3 left"
     pair = diff_revisions(store, "HEAD~1", "HEAD")
     assert [(d.sheet_id, d.status, d.rows_removed) for d in pair.sheets] == [
         ("1001", "removed", []),
@@ -176,6 +181,13 @@ def test_a_sheet_that_leaves_is_one_event_and_keeps_its_history(store, api, emul
     assert not any(audit.resolved for audit in report.violations.values())
     history = git(store.repo.working_dir, "log", "--format=%h", "snapshots", "--", "snapshots/1002")
     assert len(history.split()) == 2
+    # Its rows' history is still there to ask for, up to its last snapshot.
+    key = str(emulator_row_ids[0])
+    rows = row_history(store, key, sheet="1002")
+    assert [v.commit for v in rows.versions] == [store.rev_parse("snapshots~1")]
+    for unknown in ("1099", "../1002", ".."):
+        with pytest.raises(UsageError, match=f"no sheet '{re.escape(unknown)}' in these"):
+            row_history(store, key, sheet=unknown)
 
 
 def test_another_jobs_sheets_are_carried_not_removed(store, api, emulator, office):
@@ -185,6 +197,16 @@ def test_another_jobs_sheets_are_carried_not_removed(store, api, emulator, offic
     read, result = run(store, api, config, "2026-11-20T10:00:00+00:00")
     assert read.left == {}
     assert sorted(store.sheet_trees(result.commit)) == ["1003", "1004", "1008"]
+
+
+def test_another_jobs_sheets_do_not_dilute_the_mass_leave_guard(store, api, emulator, office):
+    run(store, api, Config(sheets=("1005", "1006", "1001")), "2026-11-20T08:00:00+00:00")
+    config = Config(folders=(str(office["sub"]),))
+    run(store, api, config, "2026-11-20T10:00:00+00:00")
+    del emulator.sheets[1003], emulator.sheets[1004]
+    refused = "this read would take 2 of the 2 sheets it audits out of the audit"
+    with pytest.raises(SourceError, match=refused):
+        run(store, api, config, "2026-11-20T12:00:00+00:00")
 
 
 def test_a_sheet_that_cannot_be_read_is_carried_forward(store, api, emulator, office):
@@ -200,6 +222,13 @@ def test_a_sheet_that_cannot_be_read_is_carried_forward(store, api, emulator, of
     trees = store.sheet_trees(result.commit)
     assert trees["1004"] == store.sheet_trees(first.commit)["1004"]
     assert trees["1003"] != store.sheet_trees(first.commit)["1003"]
+    assert read.failed["1004"].endswith("; carried forward as it was")
+    # A sheet that joins but cannot be read has nothing to carry: it is not recorded yet.
+    emulator.add_sheet(sheet(7, "North crew 9"), folder=office["sub"])
+    emulator.inject(r"^/sheets/1007$", status=503, count=50)
+    read, result = run(store, api, config, "2026-11-20T12:00:00+00:00")
+    assert read.failed["1007"].endswith("; not in the audit yet: the next run tries again")
+    assert "1007" not in store.sheet_trees(store.tip())
 
 
 def test_run_exits_3_when_a_sheet_is_carried_forward(cli, api_env, emulator, office):
@@ -221,6 +250,33 @@ def test_a_copy_made_with_the_same_rows_joins_without_a_flood(store, api, emulat
     joined = {d.sheet_id: d for d in result.diffs}[str(made)]
     assert (joined.status, joined.reason, joined.rows_added) == ("added", "copy of 1001", [])
     assert read.origins[str(made)] == "copy:1001"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"data": [{"id": 1001, "name": "Billing North"}], "totalCount": 8, "totalPages": 1},
+        {"data": "x", "totalCount": 8, "totalPages": 1},
+        [],
+    ],
+    ids=["fewer than totalCount", "data not a list", "not an object"],
+)
+def test_a_sheet_list_that_looks_cut_is_refused_not_read_as_copies_leaving(
+    store, api, emulator, office, answer
+):
+    config = Config(sheets=("1001",), follow_copies=True)
+    emulator.copy_sheet(1001, "Copy of Billing North")
+    first = run(store, api, config, "2026-11-20T08:00:00+00:00")[1]
+    emulator.inject(r"^/sheets$", status=200, json=answer)
+    with pytest.raises(SourceError, match=r"^sheet list: "):
+        run(store, api, config, "2026-11-20T10:00:00+00:00")
+    assert store.tip() == first.commit
+
+
+def test_a_children_answer_that_is_not_an_object_is_refused(api, emulator, office):
+    emulator.inject(rf"^/folders/{office['top']}/children", status=200, json=[])
+    with pytest.raises(SourceError, match="the children response has no data list"):
+        discover(api, Config(folders=(str(office["top"]),)))
 
 
 def test_nothing_changed_costs_the_listings_and_the_versions(store, emulator, office):
@@ -277,8 +333,18 @@ def test_a_damaged_versions_note_is_ignored_and_written_again(store, repo):
     assert store.seen_versions({"7": "a" * 40}) == {"7": 5}
 
 
+def test_a_sheet_a_new_glob_leaves_out_is_not_said_to_be_renamed(store, api, office):
+    run(store, api, Config(folders=(str(office["sub"]),)), "2026-11-20T08:00:00+00:00")
+    config = Config(folders=(str(office["sub"]),), exclude_names=("*Archive*",))
+    read = run(store, api, config, "2026-11-20T10:00:00+00:00")[0]
+    assert read.left == {
+        "1004": "named 'Billing 2025 Archive', left out by exclude_names *Archive*"
+    }
+
+
 def test_a_sheet_that_comes_back_is_compared_with_its_last_snapshot(store, api, emulator, office):
     config = Config(folders=(str(office["top"]),), exclude_names=("*Archive*",))
+    billing.set_cell(emulator.sheets[1001], 2, "Work Request #", None)
     run(store, api, config, "2026-11-20T08:00:00+00:00")
     emulator.sheets[1001]["name"] = "Billing North Archive"
     emulator.sheets[1001]["version"] += 1
@@ -288,12 +354,27 @@ def test_a_sheet_that_comes_back_is_compared_with_its_last_snapshot(store, api, 
     billing.set_cell(emulator.sheets[1001], 1, "Units Total Price", 999999)
     emulator.sheets[1001]["name"] = "Billing North"
     emulator.sheets[1001]["version"] += 1
+    billing.set_cell(emulator.sheets[1002], 1, "Quantity", 55)
+    emulator.sheets[1002]["version"] += 1
     result = run(store, api, config, "2026-11-30T08:00:00+00:00")[1]
+    assert log_entries(store).entries[0].subject == "2 sheets: +0 rows, -0 rows, 2 cells, 1 back"
     back = {d.sheet_id: d for d in result.diffs}["1001"]
     assert back.status == "changed" and back.reason.startswith("back in the audit (folder")
     assert [(c.column, c.new) for c in back.cells_changed] == [("Units Total Price", 999999)]
     pair = diff_revisions(store, "HEAD~1", "HEAD")
     assert [c.column for c in pair.sheets[0].cells_changed] == ["Units Total Price"]
     report = build_report(store, load_settings(config))
-    new = [(v.rule, v.column) for audit in report.violations.values() for v in audit.new]
+    audit = report.violations["1001"]
+    new = [(v.rule, v.column) for v in audit.new]
     assert week < "2026-11-23" and ("closed-period-edit", "Units Total Price") in new
+    # What it held when it left is not new again: the empty work request is still open.
+    assert [v.rule for v in audit.ongoing] == ["missing-required"]
+    assert "missing-required" not in [rule for rule, _ in new]
+    assert pair.sheets[0].compared_with == store.rev_parse("snapshots~2")
+    # Its rows' history tells the same: changed while out, not removed and added again.
+    key = str(emulator.sheets[1001]["rows"][0]["id"])
+    cell = row_history(store, key, sheet="1001", column="Units Total Price")
+    assert [(v.change, v.commit) for v in cell.versions] == [
+        ("added", store.rev_parse("snapshots~2")),
+        ("changed", store.rev_parse("snapshots")),
+    ]

@@ -189,7 +189,7 @@ def test_sheet_text_is_stored_exactly_and_shown_inert(shared_repo, tmp_path, cas
                 assert changed[key, title] == value
 
     console, out = terminal()
-    print_diff(console, diff, 50, violations)
+    print_diff(console, diff, 50, Config(), violations)
     print_snapshot(console, show_snapshot(store, "HEAD")[1], 50)
     print_history(console, row_history(store, "1000"))
     shown = out.getvalue()
@@ -222,7 +222,8 @@ def assert_workbook_inert(path: Path, columns: list[str]) -> None:
         for row in sheet.iter_rows():
             for value in row:
                 assert value.data_type != "f", f"{sheet.title}!{value.coordinate}"
-    allowed = {"Sheet", "Row key", *(excel_text(title) for title in columns)}
+    who = {"Added by", "Added at (UTC)", "Last editor", "Deleted between"}
+    allowed = {"Sheet", "Row key", *who, *(excel_text(title) for title in columns)}
     for title in ("Rows added", "Rows removed"):
         headers = [c.value for c in next(book[title].iter_rows(max_row=1))]
         assert set(headers) <= allowed, headers

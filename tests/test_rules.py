@@ -140,7 +140,12 @@ def test_the_rules_table_is_what_evaluation_runs_and_docs_rules_md_lists():
     ]
     config = Config()
     assert documented == [
-        (f"`{rule.id}`", rule.describe(config, lambda title: f"`{title}`"), rule.severity)
+        (
+            f"`{rule.id}`",
+            rule.describe(config, lambda title: f"`{title}`"),
+            rule.money,
+            rule.action,
+        )
         for rule in RULES.values()
     ]
     assert all(rule.row or rule.sheet for rule in RULES.values())
@@ -299,11 +304,12 @@ def test_violations_are_stored_with_the_snapshot_and_redone_when_the_rules_chang
     snapshots({"1": line(1)}, "2026-11-14T12:00:00+00:00")
     commit = snapshots({"1": line(1, **{"Units Total Price": 625.5})}, "2026-11-16T12:00:00+00:00")
     stored = store.read_path(commit, "audit/s.json").decode()
-    assert stored.splitlines()[1].startswith('{"column":"Units Total Price","key":"1"')
+    assert stored.splitlines()[1].startswith('{"billed":425.5,"column":"Units Total Price"')
     assert ids(audit(store).new) == {("1", "Units Total Price")}
-    assert audit(store).new[0].severity == "medium"
-    stricter = Config(severity_high="150")
-    assert audit(store, config=stricter).new[0].severity == "high"
+    # $200 moved in a closed week: medium money, one step up.
+    assert audit(store).new[0].severity == "high"
+    laxer = Config(severity_medium="250")
+    assert audit(store, config=laxer).new[0].severity == "medium"
 
 
 def test_a_constant_over_a_formula_is_new_and_restoring_the_formula_resolves_it(store, snapshots):
@@ -335,10 +341,12 @@ def test_violations_in_the_json_and_markdown_outputs(store, snapshots):
             "column": "Quantity",
             "severity": "medium",
             "message": "Quantity is 3, billed as 2 in the closed week ending 2026-11-13",
+            "billed": 2,
+            "now": 3,
         }
     ]
     assert [v["rule"] for v in sheet["ongoing"]] == ["negative-amount"]
     assert document["summary"]["violations_new"] == 1
     text = diff_markdown(diff, violations=violations)
     assert "**Violations:** 1 new, 0 resolved, 1 ongoing, 0 waived" in text
-    assert "| new | medium | closed-period-edit | 1 | Quantity |" in text
+    assert "| new | medium | closed-period-edit |  | 1 | Quantity |" in text

@@ -8,7 +8,7 @@ import certifi
 import pytest
 
 from auditor.errors import SourceError, UsageError
-from auditor.smartsheet_client import SmartsheetApi, UnsureWrite, Window
+from auditor.smartsheet_client import SmartsheetApi, UnsureWrite, Window, _weight
 from demo import billing
 from tests.conftest import TOKEN
 
@@ -105,4 +105,30 @@ def test_the_request_window_holds_a_request_past_its_limit_until_the_oldest_leav
     window.enter()
     assert time.monotonic() - start < 0.3
     window.enter()
-    assert time.monotonic() - start >= 0.3 and window.count == 3
+    assert time.monotonic() - start >= 0.3
+
+
+def test_a_cell_history_read_takes_ten_places_in_the_window():
+    window = Window(10, 0.3)
+    start = time.monotonic()
+    window.enter(10)
+    assert time.monotonic() - start < 0.3
+    window.enter()
+    assert time.monotonic() - start >= 0.3
+    assert [
+        _weight("GET", "/sheets/1/rows/2/columns/3/history?page=1"),
+        _weight("GET", "/sheets/1"),
+    ] == [10, 1]
+    assert [_weight("POST", "/sheets/1/attachments"), _weight("GET", "/sheets/1/attachments")] == [
+        10,
+        1,
+    ]
+
+
+def test_the_clients_of_one_token_share_its_window(emulator):
+    reading, publishing = (SmartsheetApi(TOKEN, emulator.base_url, 2, 3, 5) for _ in range(2))
+    other = SmartsheetApi("another-token", emulator.base_url, 2, 3, 5)
+    assert reading._window is publishing._window is not other._window
+    reading.get(VERSION, "version")
+    publishing.get(VERSION, "version")
+    assert (reading.requests, publishing.requests) == (1, 1)

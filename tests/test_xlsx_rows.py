@@ -67,7 +67,7 @@ def test_numbers_dates_and_formats(tmp_path):
     assert cells[0][0].value == pytest.approx(1234.5) and cells[0][0].number_format == MONEY
     assert cells[0][1].value == 7 and cells[0][1].number_format == "General"
     assert cells[0][2].value == dt.datetime(2026, 11, 13) and cells[0][2].number_format == DATE
-    assert cells[1][1].value is True
+    assert cells[1][1].value == "Yes"  # a checkbox as it reads, in both programs
     assert cells[1][2].value == dt.datetime(2026, 11, 16, 9, 30)
     assert cells[1][2].number_format == DATETIME
     assert [cells[2][0].value, cells[2][1].value] == ["nan", "Infinity"]

@@ -20,6 +20,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 from auditor.audit.facts import (
     Billed,
@@ -31,10 +32,11 @@ from auditor.audit.facts import (
     day,
     week_of,
 )
-from auditor.audit.model import Violation, worst
+from auditor.audit.model import Violation
 from auditor.audit.settings import Settings
 from auditor.snapshot.model import Row
 from auditor.snapshot.normalize import to_decimal
+from auditor.text import money
 
 RULE = "closed-period-edit"
 WEEK_NAMED = re.compile(r"week ending ([0-9]{4}-[0-9]{2}-[0-9]{2})")
@@ -143,23 +145,44 @@ def _edits(
     week: dt.date,
 ) -> Iterator[Violation]:
     config = settings.config
-
-    def edit(column: str | None, amount: Decimal | None, message: str) -> Violation:
-        """An edit of a closed week is at least medium, higher by the money it moves."""
-        severity = worst("medium", settings.money_severity(amount))
-        return snapshot.violation(RULE, key, column, severity, message)
-
     if before is None:
         price = to_decimal(row.cells.get(config.price_column))
-        yield edit(None, price, f"row added after week ending {week} was closed")
+        message = f"row added after week ending {week} was closed"
+        cell = row.cells.get(config.price_column)
+        yield _violation(snapshot, settings, key, None, price, message, None, cell)
         return
     impact = None
     for column in config.tracked_columns:
         old, new = before.cells.get(column), row.cells.get(column)
         if old != new or type(old) is not type(new):
             impact = impact if impact is not None else _impact(before, row, config.price_column)
-            message = f"{column} is {new!r}, billed as {old!r} in the closed week ending {week}"
-            yield edit(column, impact, message)
+            message = (
+                f"{column} is {said(settings, column, new)}, billed as "
+                f"{said(settings, column, old)} in the closed week ending {week}"
+            )
+            yield _violation(snapshot, settings, key, column, impact, message, old, new)
+
+
+def _violation(
+    snapshot: Snapshot,
+    settings: Settings,
+    key: str,
+    column: str | None,
+    amount: Decimal | None,
+    message: str,
+    billed: Any,
+    now: Any,
+) -> Violation:
+    """A closed week's row that differs from its bill, rated by the money it moves in a
+    closed week (`Settings.severity`)."""
+    severity = settings.severity(amount, closed=True)
+    return Violation(snapshot.sheet_id, RULE, key, column, severity, message, billed, now)
+
+
+def said(settings: Settings, column: str, value: Any) -> str:
+    """A cell value in a message: an amount of a money column as money, else as written."""
+    amount = to_decimal(value) if column in settings.config.money_columns else None
+    return money(amount) if amount is not None else repr(value)
 
 
 def _removed(
@@ -192,9 +215,8 @@ def _gone(
     else:
         message = f"row billed in the closed week ending {week} was removed"
         column = None
-    return snapshot.violation(
-        RULE, key, column, worst("medium", settings.money_severity(price)), message
-    )
+    billed = None if moved else before.cells.get(config.price_column)
+    return _violation(snapshot, settings, key, column, price, message, billed, None)
 
 
 def _impact(before: Row, after: Row, column: str) -> Decimal | None:

@@ -320,24 +320,29 @@ def _order(item: tuple) -> tuple:
 
 def audit_pair(store: Store, diff: Diff, settings: Settings) -> dict[str, Violations]:
     """Each sheet's violations in the pair, by status (new, resolved, ongoing, waived). A
-    sheet that joined the audit brings none new (what it held is its baseline), and one
-    that left resolves none (it is gone, not corrected)."""
+    sheet that joined the audit brings none new (what it held is its baseline), one that
+    left resolves none (it is gone, not corrected), and one back in the audit is compared
+    with its last snapshot before it left."""
     later = diff.new if diff.new.time >= diff.old.time else diff.old
     history = History(store, later.commit)
     old = CommitInfo(diff.old.commit, diff.old.time, "", None)
     new = CommitInfo(diff.new.commit, diff.new.time, "", None)
     on = diff.new.time.date()
-    return {
-        sheet.sheet_id: classify(
-            violations_of(history, old, sheet.sheet_id, settings),
+    found = {}
+    for sheet in diff.sheets:
+        if sheet.status in ("added", "removed"):
+            found[sheet.sheet_id] = Violations([], [], [], [])
+            continue
+        before = old
+        if sheet.compared_with:
+            before = CommitInfo(sheet.compared_with, store.info(sheet.compared_with).time, "", None)
+        found[sheet.sheet_id] = classify(
+            violations_of(history, before, sheet.sheet_id, settings),
             violations_of(history, new, sheet.sheet_id, settings),
             settings,
             on,
         )
-        if sheet.status not in ("added", "removed")
-        else Violations([], [], [], [])
-        for sheet in diff.sheets
-    }
+    return found
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,13 @@ carries it when the price moved too.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from auditor.audit.facts import close_time, week_of
-from auditor.audit.model import Event
+from auditor.audit.model import SEVERITIES, Event, Violations, worst
 from auditor.audit.settings import Settings
 from auditor.diff.model import SheetDiff
 from auditor.snapshot.model import Row
@@ -26,7 +27,7 @@ def events_of(diff: SheetDiff, settings: Settings, when: dt.datetime) -> list[Ev
     """One event per change, in the diff's order: columns, rows, cells, formulas. A sheet
     that joined or left the audit (at `when`) is one event, whatever it holds."""
     money = set(settings.config.money_columns)
-    event = partial(_event, diff, settings)
+    event = partial(_event, diff, settings, when)
     if diff.status == "added":
         return [event("sheet added", "", None, None, f"{plural(diff.rows, 'row')}; {diff.reason}")]
     if diff.status == "removed":
@@ -48,9 +49,21 @@ def events_of(diff: SheetDiff, settings: Settings, when: dt.datetime) -> list[Ev
     for cell in diff.cells_changed:
         impact = _delta(cell.old, cell.new, empty_is_zero=True) if cell.column in money else None
         row = diff.new_rows.get(cell.key) or diff.old_rows.get(cell.key)
-        events.append(event("cell changed", cell.key, cell.column, cell.old, cell.new, impact, row))
+        moved = _row_moved(diff, cell.key, money)
+        events.append(
+            event("cell changed", cell.key, cell.column, cell.old, cell.new, impact, row, moved)
+        )
     events += [
-        event("formula changed", c.key, c.column, c.old, c.new, None, diff.new_rows.get(c.key))
+        event(
+            "formula changed",
+            c.key,
+            c.column,
+            c.old,
+            c.new,
+            None,
+            diff.new_rows.get(c.key),
+            _row_moved(diff, c.key, money),
+        )
         for c in diff.formulas_changed
     ]
     return events
@@ -59,6 +72,7 @@ def events_of(diff: SheetDiff, settings: Settings, when: dt.datetime) -> list[Ev
 def _event(
     diff: SheetDiff,
     settings: Settings,
+    when: dt.datetime,
     kind: str,
     key: str,
     column: str | None,
@@ -66,8 +80,16 @@ def _event(
     new: Any = None,
     impact: Decimal | None = None,
     row: Row | None = None,
+    moved: Decimal | None = None,
 ) -> Event:
+    """`moved` is the money the change moved on its row (its price cell's change, for the
+    row's other cells too), which rates it with its week (`Settings.severity`); the money
+    impact itself stays on the money cells alone, so sums count it once."""
     cells = row.cells if row else {}
+    config = settings.config
+    week = week_of(cells, settings)
+    closes = close_time(week, settings) if week else None
+    closed = closes is not None and closes < when
     return Event(
         sheet_id=diff.sheet_id,
         kind=kind,
@@ -77,12 +99,25 @@ def _event(
         new=new,
         delta=_delta(old, new),
         money_impact=impact,
-        severity=settings.money_severity(impact),
-        work_request=cells.get(settings.config.work_request_column),
-        week_ending=week_of(cells, settings),
+        severity=settings.severity(impact if moved is None else moved, closed),
+        work_request=cells.get(config.work_request_column),
+        week_ending=week,
         modified_by=row.modified_by if row else None,
         modified_at=row.modified_at if row else None,
+        closed=closed,
+        cu=cells.get(config.cu_column),
+        pole=cells.get(config.pole_column),
     )
+
+
+def _row_moved(diff: SheetDiff, key: str, money: set[str]) -> Decimal | None:
+    """The money a row's change moved: its money cells' sum now minus before."""
+    old, new = diff.old_rows.get(key), diff.new_rows.get(key)
+    before = _sum(old.cells, money) if old else None
+    after = _sum(new.cells, money) if new else None
+    if before is None and after is None:
+        return None
+    return (after or Decimal(0)) - (before or Decimal(0))
 
 
 def _number(value: Any, empty_is_zero: bool = False) -> Decimal | None:
@@ -133,3 +168,49 @@ def net_impact(events: list[Event]) -> Decimal:
         ),
         Decimal(0),
     )
+
+
+@dataclass(frozen=True)
+class Moved:
+    """The money the changes of a pair moved in weeks already closed (or invoiced): what a
+    billing reviewer must credit or re-bill. `gross` adds the size of every move, `net`
+    their sum; `work_requests` are the rows' work requests, in order of first change."""
+
+    gross: Decimal
+    net: Decimal
+    work_requests: tuple[str, ...]
+    changes: int
+
+
+def closed_moved(events: list[Event]) -> Moved:
+    """What the pair's edits moved in closed weeks (sheets joining or leaving move none)."""
+    moved = [
+        event
+        for event in events
+        if event.closed and event.money_impact and event.kind not in SHEET_EVENTS
+    ]
+    requests = dict.fromkeys(str(e.work_request) for e in moved if e.work_request is not None)
+    return Moved(
+        gross=sum((abs(event.money_impact or 0) for event in moved), Decimal(0)),
+        net=sum((event.money_impact or Decimal(0) for event in moved), Decimal(0)),
+        work_requests=tuple(requests),
+        changes=len(moved),
+    )
+
+
+def ruled(events: list[Event], violations: dict[str, Violations]) -> list[Event]:
+    """The events, each with the severity of the open violation it makes (same sheet, row
+    and column; the worst where several), so that one finding reads the same in every
+    sheet of the report, on the audit sheet and in `--fail-on`. The two can differ where
+    the pair's earlier snapshot is not the week's billed baseline."""
+    found: dict[tuple[str, str, str | None], str] = {}
+    for sheet_id, audit in violations.items():
+        for violation in (*audit.new, *audit.ongoing):
+            place = (sheet_id, violation.key, violation.column)
+            found[place] = worst(violation.severity, found.get(place, SEVERITIES[0]))
+    return [
+        replace(event, severity=found[place])
+        if (place := (event.sheet_id, event.key, event.column)) in found
+        else event
+        for event in events
+    ]

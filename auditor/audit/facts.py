@@ -11,6 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -22,8 +23,9 @@ from auditor.snapshot.normalize import ISO_DATE
 
 Cells = dict[str, Any]
 
-Check = tuple[str, str | None, str, str]
-"""(rule, column, severity, message) of a violation found in one row alone."""
+Check = tuple[str, str | None, Decimal | None, str, Any, Any]
+"""(rule, column, money, message, billed, now) of a violation found in one row alone; its
+severity is rated where the snapshot is known (`Context.rate`)."""
 
 RowChecks = Callable[[Cells, tuple[str, ...], Settings], list[Check]]
 BY_KEY = 4
@@ -39,11 +41,6 @@ class Snapshot:
     meta: dict[str, Any]
     rows: dict[str, Row]
     fetched_at: dt.datetime
-
-    def violation(
-        self, rule: str, key: str, column: str | None, severity: str, message: str
-    ) -> Violation:
-        return Violation(self.sheet_id, rule, key, column, severity, message)
 
 
 @dataclass(slots=True)
@@ -213,6 +210,28 @@ class Context:
         if close is None or close >= self.snapshot.fetched_at:
             return None
         return self.baseline(close)
+
+    def rate(self, key: str, money: Decimal | None) -> str:
+        """The severity of a finding in row `key` that moves `money`: one step higher where
+        the row's week is closed (or invoiced) at this snapshot (`Settings.severity`)."""
+        facts = self.sheet.facts.get(key)
+        close = self.close(facts.week) if facts and facts.week else None
+        closed = close is not None and close < self.snapshot.fetched_at
+        return self.settings.severity(money, closed)
+
+    def found(
+        self,
+        rule: str,
+        key: str,
+        column: str | None,
+        money: Decimal | None,
+        message: str,
+        billed: Any = None,
+        now: Any = None,
+    ) -> Violation:
+        """A violation of this snapshot, rated by `rate`."""
+        severity = self.rate(key, money)
+        return Violation(self.snapshot.sheet_id, rule, key, column, severity, message, billed, now)
 
 
 def _facts(row: Row, required: tuple[str, ...], settings: Settings, checks: RowChecks) -> Facts:

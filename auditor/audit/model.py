@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 SEVERITIES = ("low", "medium", "high")
+"""Lowest first; what each means is `Settings.severity`, the one place it is decided."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,10 @@ class Violation:
     column: str | None
     severity: str
     message: str
+    billed: Any = field(default=None, compare=False)
+    """What was billed (the closed week's baseline value, or the price on the sheet), where
+    the rule compares two values; with `now`, not part of the violation's identity."""
+    now: Any = field(default=None, compare=False)
 
     @property
     def identity(self) -> tuple[str, str, str, str | None]:
@@ -33,6 +38,8 @@ class Violation:
             "column": self.column,
             "severity": self.severity,
             "message": self.message,
+            **({"billed": self.billed} if self.billed is not None else {}),
+            **({"now": self.now} if self.now is not None else {}),
         }
 
 
@@ -75,6 +82,10 @@ class Event:
     modified_by: str | None
     modified_at: str | None
     attribution: str = "row"
+    closed: bool = False
+    """Whether the row's week was closed (or invoiced) when the change was seen."""
+    cu: Any = None
+    pole: Any = None
 
 
 def worst(*severities: str) -> str:

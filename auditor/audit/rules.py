@@ -3,8 +3,8 @@
 Evaluation runs every rule of the table; the report's Guide and docs/rules.md describe
 them from it. A rule checks each row alone (`row`, found once per row object and shared
 between snapshots), the snapshot as a whole (`sheet`), or both. Rule ids are part of the
-contract. Money rules take the money thresholds (high over $1,000, medium over $100 by
-default).
+contract. Each violation is rated like every change (`Settings.severity`): by the money it
+moves, one step higher in a closed week.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from auditor.audit.closed_period import closed_period_edit
+from auditor.audit.closed_period import closed_period_edit, said
 from auditor.audit.facts import (
     Baseline,
     Cells,
@@ -27,11 +27,12 @@ from auditor.audit.facts import (
     Snapshot,
     day,
 )
-from auditor.audit.model import Violation, worst
+from auditor.audit.model import Violation
 from auditor.audit.settings import Settings
 from auditor.config import Config
 from auditor.snapshot.model import Row
 from auditor.snapshot.normalize import to_decimal
+from auditor.text import money
 
 FORMULA_SHARE = 0.9
 PRICE_TOLERANCE = Decimal("0.02")
@@ -47,7 +48,10 @@ class Rule:
     id: str
     holds: str
     """When it holds; `{name}` fields are the configured columns (see `describe`)."""
-    severity: str
+    money: str
+    """The money a violation moves, which with its week rates it (`Settings.severity`)."""
+    action: str
+    """What a billing reviewer does about it."""
     row: RowCheck | None = None
     sheet: SheetCheck | None = None
 
@@ -87,11 +91,8 @@ def evaluate(
     titles = {column["title"] for column in snapshot.meta.get("columns", [])}
     required = tuple(column for column in settings.config.required_columns if column in titles)
     sheet = memo.sheet(snapshot.rows, required, settings)
-    found = [
-        snapshot.violation(rule, key, column, severity, message)
-        for key, (rule, column, severity, message) in sheet.findings
-    ]
     context = Context(snapshot, sheet, settings, baseline, memo, required, since, invoiced)
+    found = [context.found(rule, key, *rest) for key, (rule, *rest) in sheet.findings]
     for rule in RULES.values():
         if rule.sheet is not None:
             found.extend(rule.sheet(context))
@@ -110,14 +111,14 @@ def new_memo() -> Memo:
 def _missing(cells: Cells, required: tuple[str, ...], settings: Settings) -> Iterator[Check]:
     for column in required:
         if column not in cells:
-            yield ("missing-required", column, "low", f"{column} is empty")
+            yield ("missing-required", column, None, f"{column} is empty", None, None)
 
 
 def _not_a_date(cells: Cells, required: tuple[str, ...], settings: Settings) -> Iterator[Check]:
     for column in settings.config.date_columns:
         value = cells.get(column)
         if value is not None and (value.__class__ is not str or day(value) is None):
-            yield ("invalid-date", column, "medium", f"{column} {value!r} is not a date")
+            yield ("invalid-date", column, None, f"{column} {value!r} is not a date", None, None)
 
 
 def _ahead(context: Context) -> Iterator[Violation]:
@@ -131,12 +132,8 @@ def _ahead(context: Context) -> Iterator[Violation]:
         for column in context.settings.config.date_columns:
             value = sheet.rows[key].cells.get(column)
             if value.__class__ is str and value > horizon and day(value) is not None:
-                yield snapshot.violation(
-                    "invalid-date",
-                    key,
-                    column,
-                    "medium",
-                    f"{column} {value} is more than a year ahead",
+                yield context.found(
+                    "invalid-date", key, column, None, f"{column} {value} is more than a year ahead"
                 )
 
 
@@ -150,8 +147,15 @@ def _negative(cells: Cells, required: tuple[str, ...], settings: Settings) -> It
             continue
         amount = to_decimal(value)
         if amount is not None and amount < 0:
-            money = settings.money_severity(amount) if column in config.money_columns else "low"
-            yield ("negative-amount", column, worst("medium", money), f"{column} is {amount}")
+            moved = amount if column in config.money_columns else None
+            yield (
+                "negative-amount",
+                column,
+                moved,
+                f"{column} is {said(settings, column, value)}",
+                None,
+                value,
+            )
 
 
 def _price(cells: Cells, required: tuple[str, ...], settings: Settings) -> Iterator[Check]:
@@ -169,24 +173,26 @@ def _price(cells: Cells, required: tuple[str, ...], settings: Settings) -> Itera
         yield (
             "price-mismatch",
             config.price_column,
-            settings.money_severity(difference),
-            f"{config.price_column} {price} differs from {quantity} x {unit} = {expected} "
-            f"by {difference}",
+            difference,
+            f"{config.price_column} {money(price)} differs from {quantity} x {money(unit)} = "
+            f"{money(expected)} by {money(difference)}",
+            str(expected),
+            cells.get(config.price_column),
         )
 
 
 def _duplicate_line(context: Context) -> Iterator[Violation]:
-    snapshot, sheet, settings = context.snapshot, context.sheet, context.settings
+    sheet, settings = context.sheet, context.settings
     price_column = settings.config.price_column
     for keys in sheet.duplicates:
         for key in keys:
             others = ", ".join(other for other in keys if other != key)
             price = to_decimal(sheet.rows[key].cells.get(price_column))
-            yield snapshot.violation(
+            yield context.found(
                 "duplicate-line",
                 key,
                 None,
-                worst("medium", settings.money_severity(price)),
+                price,
                 f"same work request, CU, pole, week and quantity as row(s) {others}",
             )
 
@@ -210,21 +216,16 @@ def _formula_overwritten(context: Context) -> Iterator[Violation]:
             if by_column
             else f"{with_formula[column]} of {others} other cells hold formulas"
         )
-        yield from _constants(snapshot, rows, column, why)
+        yield from _constants(context, rows, column, why)
 
 
 def _constants(
-    snapshot: Snapshot, rows: dict[str, Row], column: str, why: str
+    context: Context, rows: dict[str, Row], column: str, why: str
 ) -> Iterator[Violation]:
     for key, row in rows.items():
         if column in row.cells and column not in row.formulas:
-            yield snapshot.violation(
-                "formula-overwritten",
-                key,
-                column,
-                "medium",
-                f"constant {row.cells[column]!r} in {column}, where {why}",
-            )
+            message = f"constant {row.cells[column]!r} in {column}, where {why}"
+            yield context.found("formula-overwritten", key, column, None, message)
 
 
 RULES: dict[str, Rule] = {
@@ -235,43 +236,55 @@ RULES: dict[str, Rule] = {
             "a row of a closed billing week differs in a tracked column ({tracked}) from "
             "the week's billed baseline, or was added after the week closed, or is in the "
             "baseline and now gone (or moved to another week)",
-            "by the price difference, at least medium",
+            "the row's price now minus as billed; always in a closed week",
+            "credit or re-bill the difference, or restore the billed value; waive if approved",
             sheet=closed_period_edit,
         ),
         Rule(
             "price-mismatch",
             "{price} differs from {quantity} x the CU's unit price in the rate table by "
             "more than max($0.02, 0.5%); silent without a rate table",
-            "by the difference",
+            "the price minus quantity x unit price",
+            "correct the price (or the rate table); re-bill the difference if it was invoiced",
             row=_price,
         ),
-        Rule("missing-required", "{required} is empty", "low", row=_missing),
+        Rule(
+            "missing-required",
+            "{required} is empty",
+            "none",
+            "fill in the cell on the sheet",
+            row=_missing,
+        ),
         Rule(
             "duplicate-line",
             "two or more rows share work request, CU, pole, week and quantity; one "
             "violation per row, naming the others",
-            "by the row's price, at least medium",
+            "the row's price",
+            "delete the duplicate (credit it if it was invoiced), or waive if both are real",
             sheet=_duplicate_line,
         ),
         Rule(
             "invalid-date",
             "a date column ({dates}) holds something that is not a date, or a date more "
             "than a year after the fetch",
-            "medium",
+            "none",
+            "correct the date on the sheet",
             row=_not_a_date,
             sheet=_ahead,
         ),
         Rule(
             "negative-amount",
             "{amounts} below zero",
-            "by the amount, at least medium",
+            "the amount, where it is a money column",
+            "correct the sheet, or waive an approved credit",
             row=_negative,
         ),
         Rule(
             "formula-overwritten",
             "a constant in a column that has a column formula, or where at least 90% of the "
             "column's other non-empty cells hold a formula",
-            "medium",
+            "none",
+            "restore the formula on the sheet",
             sheet=_formula_overwritten,
         ),
     )

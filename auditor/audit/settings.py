@@ -10,11 +10,12 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from auditor.audit.model import SEVERITIES
 from auditor.config import Config
 from auditor.errors import UsageError
 from auditor.snapshot.normalize import parse_money
 
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 """Bumped when a rule's logic changes, so violations stored by older versions are redone."""
 
 
@@ -64,11 +65,14 @@ class Settings:
         material += [f"{cu}={price}" for cu, price in sorted(self.rates.items())]
         return hashlib.sha1("\n".join(material).encode()).hexdigest()[:16]
 
-    def money_severity(self, amount: Decimal | None) -> str:
-        if amount is None:
-            return "low"
-        amount = abs(amount)
-        return "high" if amount > self.high else "medium" if amount > self.medium else "low"
+    def severity(self, money: Decimal | None, closed: bool = False) -> str:
+        """The one severity of a change and of a violation, in every output and for
+        `--fail-on`: by the money it moves (high over `high`, medium over `medium`, else
+        low; none counts as $0), one step higher where its week is closed (or invoiced),
+        since then it changes what was billed."""
+        amount = abs(money) if money is not None else Decimal(0)
+        step = 2 if amount > self.high else 1 if amount > self.medium else 0
+        return SEVERITIES[min(step + int(closed), len(SEVERITIES) - 1)]
 
     def waiver_for(self, rule: str, key: str, column: str | None, on: dt.date) -> Waiver | None:
         for waiver in self.waivers:

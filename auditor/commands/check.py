@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+from auditor.commands.read import searched
 from auditor.config import Config
 from auditor.errors import AuditorError
 from auditor.outputs.audit_sheet import AUDIT_ID, COLUMNS
 from auditor.smartsheet_client import SmartsheetApi
-from auditor.sources.discover import discover
+from auditor.sources.discover import discover, origin_text
 from auditor.store.gitstore import Store, without_credentials
+from auditor.store.message import sheet_records
 
 WRITABLE = frozenset({"OWNER", "ADMIN", "EDITOR", "EDITOR_SHARE"})
 
@@ -101,6 +103,33 @@ def _audited(api: SmartsheetApi, config: Config) -> Iterator[Check]:
         yield replace(check, detail=f"{check.detail} ({item.why})")
     for item in found.excluded:
         yield Check(f"sheet {item.sheet_id}", True, f"{item.name!r} left out: {item.why}")
+    yield from _carried(config, set(found.sheet_ids))
+
+
+def _carried(config: Config, audited: set[str]) -> Iterator[Check]:
+    """The sheets on the branch that this run will neither read nor see leave: another
+    job's, or no longer configured. They stay as last snapshotted."""
+    try:
+        store = Store(config.repo, config.branch)
+        tip = store.tip()
+    except AuditorError:
+        return  # the repository's own check says why
+    records = sheet_records(store.info(tip).message) if tip else {}
+    for sheet_id in sorted(store.sheet_trees(tip).keys() - audited):
+        record = records.get(sheet_id)
+        origin = record.found if record else "listed"
+        if searched(origin, config):
+            continue
+        how = {
+            "listed": "listed by id then, not here",
+            "copy": f"a {origin_text(origin)} then, and follow_copies is off",
+        }.get(origin.partition(":")[0], f"found in {origin_text(origin)}, not searched here")
+        yield Check(
+            f"sheet {sheet_id}",
+            True,
+            f"carried as last snapshotted: {how} (another job's sheet, or no longer configured)",
+        )
+    store.close()
 
 
 def _sheet(api: SmartsheetApi, sheet_id: str, what: str, audit: bool) -> Check:

@@ -34,12 +34,14 @@ def diff_revisions(
             name = canonical.load(store.read(new_tree, SHEET_FILE))["name"]
             sheets.append(SheetDiff(sheet_id, name, "unchanged"))
             continue
-        earlier = store.last_folder(old.sha, sheet_id) if old_tree is None else None
-        old_files = store.sheet_files(old_tree or earlier) if old_tree or earlier else None
+        earlier = store.last_snapshot(old.sha, sheet_id) if old_tree is None else None
+        old_tree = old_tree or (earlier[1] if earlier else None)
+        old_files = store.sheet_files(old_tree) if old_tree else None
         new_files = store.sheet_files(new_tree) if new_tree else None
         sheet = diff_sheet(sheet_id, old_files, new_files, ignored)
         if earlier and new_tree:
             sheet.status, sheet.reason = "changed", rejoined("")
+            sheet.compared_with = earlier[0]
         sheets.append(sheet)
     _reasons(sheets, new.message)
     return Diff(Side(old.sha, old.time), Side(new.sha, new.time), sheets)

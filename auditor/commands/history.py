@@ -37,8 +37,7 @@ def row_history(
     without a record that belongs to them (a sheet's first snapshot, snapshots taken
     before records existed, hand edits of the branch) are read from the whole rows file.
     """
-    tip = resolve(store, "HEAD")
-    sheet_id = _only_sheet(store, tip, sheet)
+    sheet_id, tip = _sheet_and_tip(store, resolve(store, "HEAD"), sheet)
     folder = f"{SNAPSHOTS}/{sheet_id}"
     rows_path = f"{folder}/{ROWS_FILE}"
     start = resolve(store, since) if since else None
@@ -48,6 +47,8 @@ def row_history(
     ignored = frozenset(ignored_columns)
     needle = orjson.dumps(key)
     for commit, records in _walk(store, tip, start, folder, record_paths(sheet_id)):
+        if commit.objects[folder] is None and tree is not None:
+            continue  # the sheet left the audit here: its rows were not removed
         previous, tree = tree, commit.objects[folder]
         record = next((r for r in records if r.trees == (previous, tree)), None)
         if record is not None and not record.may_name(needle):
@@ -177,10 +178,16 @@ def _row_of(store: Store, tree: str | None, key: str) -> Row | None:
     return store.sheet_files(tree).row(key) if tree else None
 
 
-def _only_sheet(store: Store, tip: str, sheet: str | None) -> str:
+def _sheet_and_tip(store: Store, tip: str, sheet: str | None) -> tuple[str, str]:
+    """The sheet whose row is asked for, and the newest snapshot that holds it: for a
+    sheet that left the audit, its last snapshot before it left (its history stays)."""
     ids = sorted(store.sheet_trees(tip))
+    if sheet is not None and sheet not in ids:
+        last = store.last_snapshot(tip, sheet)
+        if last is not None:
+            return sheet, last[0]
     if sheet is not None:
-        return select_sheets(ids, sheet)[0]
+        return select_sheets(ids, sheet)[0], tip
     if len(ids) != 1:
         raise UsageError(f"the snapshots hold {len(ids)} sheets; name one with --sheet")
-    return ids[0]
+    return ids[0], tip

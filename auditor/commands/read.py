@@ -22,6 +22,8 @@ from pathlib import Path
 from auditor.config import Config
 from auditor.errors import SourceError, UsageError
 from auditor.smartsheet_client import NotFound, SmartsheetApi, TokenRejected
+from auditor.snapshot import canonical
+from auditor.snapshot.canonical import SHEET_FILE
 from auditor.snapshot.model import Sheet
 from auditor.sources.api import read_sheet
 from auditor.sources.discover import Discovery, discover, origin_text, sheet_ids, sheet_list
@@ -36,6 +38,8 @@ log = logging.getLogger("auditor")
 # From this many sheets on, their versions come from the sheet list, not one check each.
 LISTING_FROM = 4
 GONE = "deleted or no longer shared with the token (HTTP 404)"
+CARRIED = "carried forward as it was"
+NOT_YET = "not in the audit yet: the next run tries again"
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,8 @@ class Read:
     left: dict[str, str] = field(default_factory=dict)
     """Sheets that left the audit, and why."""
     failed: dict[str, str] = field(default_factory=dict)
-    """Sheets that could not be read this time, and the error: carried forward."""
+    """Sheets that could not be read this time, and the error: carried forward (or, for
+    one not yet on the branch, not recorded)."""
 
     @property
     def versions(self) -> dict[str, int | None]:
@@ -138,7 +143,7 @@ def read_smartsheet(store: Store, api: SmartsheetApi, config: Config) -> Read:
         _take(read, sheet_id, future, sheet_id in on_branch, config)
     if rejected:
         raise rejected[0]
-    read.left |= _left(api, config, discovery, on_branch, records, read.failed)
+    read.left |= _left(api, config, discovery, _Branch(store, trees, records), read.failed)
     for sheet_id in read.left:
         read.origins.pop(sheet_id, None)
     return read
@@ -155,12 +160,12 @@ def _take(read: Read, sheet_id: str, future: Future, on_branch: bool, config: Co
         elif read.origins[sheet_id] == "listed":
             raise
         else:  # found in a listing, gone before it was read: not recorded this time
-            read.failed[sheet_id] = str(error)
+            read.failed[sheet_id] = f"{error}; {NOT_YET}"
         return
     except TokenRejected:
         return  # raised once, for the whole run, by the caller
     except SourceError as error:
-        read.failed[sheet_id] = str(error)
+        read.failed[sheet_id] = f"{error}; {CARRIED if on_branch else NOT_YET}"
         return
     if data is None:
         read.skipped.append(sheet_id)
@@ -194,12 +199,23 @@ def _listed_versions(api: SmartsheetApi, discovery: Discovery) -> dict[str, int]
     }
 
 
+@dataclass(frozen=True)
+class _Branch:
+    """The tip's sheets: their folders and trailers."""
+
+    store: Store
+    trees: dict[str, str]
+    records: dict[str, SheetRecord]
+
+    def name(self, sheet_id: str) -> str:
+        return canonical.load(self.store.read(self.trees[sheet_id], SHEET_FILE))["name"]
+
+
 def _left(
     api: SmartsheetApi,
     config: Config,
     discovery: Discovery,
-    on_branch: set[str],
-    records: dict[str, SheetRecord],
+    branch: _Branch,
     failed: dict[str, str],
 ) -> dict[str, str]:
     """The sheets on the branch that this run searched for and did not find, and why; one
@@ -207,14 +223,16 @@ def _left(
     audited = set(discovery.sheet_ids)
     excluded = {item.sheet_id: item for item in discovery.excluded}
     left = {}
-    for sheet_id in sorted(on_branch - audited):
-        record = records.get(sheet_id)
+    for sheet_id in sorted(branch.trees.keys() - audited):
+        record = branch.records.get(sheet_id)
         origin = record.found if record else "listed"
-        if not _searched(origin, config):
+        if not searched(origin, config):
             continue
         if sheet_id in excluded:
             item = excluded[sheet_id]
-            left[sheet_id] = f"now named {item.name!r}: {item.why}"
+            renamed = item.name != branch.name(sheet_id)
+            named = f"renamed {item.name!r}" if renamed else f"named {item.name!r}"
+            left[sheet_id] = f"{named}, left out by {item.why}"
             continue
         try:
             api.get(f"/sheets/{sheet_id}/version", f"sheet {sheet_id}")
@@ -223,7 +241,7 @@ def _left(
         except TokenRejected:
             raise
         except SourceError as error:
-            failed[sheet_id] = str(error)
+            failed[sheet_id] = f"{error}; {CARRIED}"
         else:
             copy = origin.startswith("copy:")
             where = (
@@ -235,8 +253,9 @@ def _left(
     return left
 
 
-def _searched(origin: str, config: Config) -> bool:
-    """Whether this run looked where a sheet of this origin was found."""
+def searched(origin: str, config: Config) -> bool:
+    """Whether this run looks where a sheet of this origin was found. A sheet listed by id
+    is never searched for: when no job lists it any more, it is carried as it was."""
     kind, _, of = origin.partition(":")
     return (
         (kind == "folder" and of in sheet_ids(config.folders, "SOURCE_FOLDER_ID"))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import random
 import time
 from collections.abc import Callable
@@ -258,9 +259,23 @@ def write_step_summary(result: RunResult, path: Path, cap: int) -> None:
     body = ""
     if result.report is not None and room > 1024:
         report = result.report
-        body = diff_markdown(report.diff, 50, room, report.violations)
+        config = report.settings.config
+        body = diff_markdown(
+            report.diff, 50, room, report.violations, report.events, config, _artifact()
+        )
     with path.open("a", encoding="utf-8") as handle:
         handle.write(head + body)
+
+
+def _artifact() -> str | None:
+    """In GitHub Actions, a link to the run's page, where its workbook is the artifact
+    `audit-report-<run id>` (docs/github.md)."""
+    server, repository = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
+    run_id = os.environ.get("GITHUB_RUN_ID")
+    if not (server and repository and run_id):
+        return None
+    page = f"{server}/{repository}/actions/runs/{run_id}#artifacts"
+    return f"Workbook: [artifact `audit-report-{run_id}`]({page})"
 
 
 def _outcome(result: RunResult) -> str:

@@ -127,7 +127,9 @@ def take_snapshot(
             _check_removals(store, diffs, {**earlier, **trees})
         leaving = {key: why for key, why in (left or {}).items() if key in trees}
         if not allow_mass_removal:
-            _check_leaving(leaving, trees, len([s for s in ids if s not in trees]))
+            # Of the sheets on the branch, those this run answers for: another job's count not.
+            ours = trees.keys() & origins.keys() | leaving.keys() if left else trees.keys()
+            _check_leaving(leaving, len(ours), len([s for s in ids if s not in trees]))
         diffs += _leaving_diffs(store, leaving, trees)
         changed |= leaving.keys()
         if not changed:
@@ -208,19 +210,20 @@ def _check_removals(store: Store, diffs: list[SheetDiff], trees: dict[str, str])
             )
 
 
-def _check_leaving(leaving: dict[str, str], trees: dict[str, str], joining: int) -> None:
-    """Most of the audit leaving at once is more often a listing gone wrong (a folder
+def _check_leaving(leaving: dict[str, str], audited: int, joining: int) -> None:
+    """Most of a run's sheets leaving at once is more often a listing gone wrong (a folder
     moved, a token that lost a share) than the business: refused, as a mass row removal.
     Sheets joining in the same read count for it (a year's sheet archived as the next one
     starts)."""
-    if len(leaving) * 2 > len(trees) + joining:
+    if len(leaving) * 2 > audited + joining:
         sheet_id, why = next(iter(sorted(leaving.items())))
         more = f" and {len(leaving) - 1} more" if len(leaving) > 1 else ""
         raise SourceError(
-            f"sheet {sheet_id}: {why}{more}; this read would take {len(leaving)} of the "
-            f"{len(trees)} audited sheets out of the audit, and a read that loses more than "
-            "half of them is not recorded. If they really left, run again with "
-            "--allow-mass-removal"
+            f"sheet {sheet_id}: {one_line(why, NAME_SHOWN)}{more}; this read would take "
+            f"{len(leaving)} of the {audited} sheets it audits out of the audit, and a read "
+            "that loses more than half of them is not recorded. If they really left, run "
+            "again with --allow-mass-removal; if another job audits them, give each job "
+            "folders of its own"
         )
 
 
@@ -333,11 +336,10 @@ def _compare(
     for item in encoded:
         sheet_id = item.sheet.sheet_id
         old_tree = trees.get(sheet_id)
-        if old_tree is None and parent is not None:
-            old_tree = store.last_folder(parent, sheet_id)
-            if old_tree is not None:
-                earlier[sheet_id] = old_tree
-                changed.add(sheet_id)
+        last = store.last_snapshot(parent, sheet_id) if old_tree is None and parent else None
+        if last is not None:
+            old_tree = earlier[sheet_id] = last[1]
+            changed.add(sheet_id)
         if old_tree == item.tree and sheet_id not in earlier:
             diffs.append(SheetDiff(sheet_id, item.sheet.name, "unchanged"))
             continue
@@ -353,8 +355,9 @@ def _compare(
         origin = origin_text(origins.get(sheet_id, "listed"))
         if old is None:
             diff.reason = origin
-        elif sheet_id in earlier:
+        elif last is not None:
             diff.status, diff.reason = "changed", rejoined(origin)
+            diff.compared_with = last[0]
         diffs.append(diff)
         if old is None or diff.changed or old.meta != item.meta:
             changed.add(sheet_id)
@@ -440,7 +443,8 @@ def _message(
     summaries = [summary_line(diff, versions.get(diff.sheet_id)) for diff in ordered]
     changes = [line for diff in ordered for line in change_lines(diff, len(diffs) > 1)]
     trailers = [records[key] for key in sorted(records)]
-    return compose(summaries, changes, fetched_at, trailers, run_url, attempt.left)
+    subject = subject_line([diff for diff in ordered if diff.sheet_id in attempt.changed])
+    return compose(summaries, changes, fetched_at, trailers, run_url, attempt.left, subject)
 
 
 def _audit(
@@ -510,7 +514,8 @@ def summary_line(diff: SheetDiff, version: int | None) -> str:
         joined = f", {diff.reason}" if diff.reason not in ("", "listed") else ""
         return f"{label}: {plural(diff.rows, 'row')} (first snapshot{joined})"
     if diff.status == "removed":
-        return f"{label}: left the audit, {diff.reason} ({plural(diff.rows, 'row')} kept)"
+        why = one_line(diff.reason, NAME_SHOWN)
+        return f"{label}: left the audit, {why} ({plural(diff.rows, 'row')} kept)"
     if diff.status == "unchanged":
         return f"{label}: unchanged"
     parts = [
@@ -528,6 +533,28 @@ def summary_line(diff: SheetDiff, version: int | None) -> str:
     ]
     parts += [_count(len(items), noun) for items, noun in extras if items]
     return f"{label}: " + ", ".join(parts)
+
+
+def subject_line(changed: list[SheetDiff]) -> str | None:
+    """`3 sheets: +1 row, -1 row, 0 cells, 1 joined, 1 back, 1 left`, where more than one sheet
+    changed; None for one, whose own line says it all."""
+    if len(changed) < 2:
+        return None
+    edited = [diff for diff in changed if diff.status not in ("added", "removed")]
+    parts = []
+    if edited:
+        parts = [
+            f"+{plural(sum(len(d.rows_added) for d in edited), 'row')}",
+            f"-{plural(sum(len(d.rows_removed) for d in edited), 'row')}",
+            plural(sum(len(d.cells_changed) for d in edited), "cell"),
+        ]
+    counts = {
+        "joined": sum(diff.status == "added" for diff in changed),
+        "back": sum(diff.compared_with is not None for diff in changed),
+        "left": sum(diff.status == "removed" for diff in changed),
+    }
+    parts += [f"{count} {word}" for word, count in counts.items() if count]
+    return f"{plural(len(changed), 'sheet')}: " + ", ".join(parts)
 
 
 def _count(count: int, noun: str) -> str:

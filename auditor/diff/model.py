@@ -45,6 +45,9 @@ class SheetDiff:
     held. Its rows are not listed: they are its baseline, or its history."""
     reason: str = ""
     """Why it joined (`folder 12`) or left (`deleted or no longer shared`)."""
+    compared_with: str | None = None
+    """For a sheet back in the audit: the snapshot it is compared with, its last before it
+    left (the older side of the pair does not hold it)."""
 
     @property
     def changed(self) -> bool:

@@ -6,15 +6,19 @@ share this flattening and only differ in how they print an entry.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import orjson
 
-from auditor.audit.model import Violation, Violations
+from auditor.audit.events import closed_moved
+from auditor.audit.model import Event, Violation, Violations
+from auditor.config import Config
 from auditor.diff.model import SheetDiff
-from auditor.text import plural
+from auditor.snapshot.normalize import to_decimal
+from auditor.text import money, plural
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,48 @@ def shown(value: Any, limit: int = ROW_TEXT) -> str:
         text = ", ".join(f"{title}={shown(cell)}" for title, cell in value.items())
         return text if len(text) <= limit else text[: limit - 1] + "…"
     return orjson.dumps(value).decode()
+
+
+def billing_line(row: dict[str, Any], config: Config) -> str:
+    """`WR-240120 · P40-2 x4 · $7,400.00`: an added or removed row as the line it bills
+    (work request, CU and quantity, price), the parts it lacks left out."""
+    cu, quantity = row.get(config.cu_column), row.get(config.quantity_column)
+    unit = " x".join(shown(part) for part in (cu, quantity) if part is not None)
+    prices = [to_decimal(row.get(column)) for column in config.money_columns]
+    price = (
+        sum((p for p in prices if p is not None), Decimal(0))
+        if any(p is not None for p in prices)
+        else None
+    )
+    parts = [
+        shown(row.get(config.work_request_column)),
+        unit,
+        money(price) if price is not None else "",
+    ]
+    return " · ".join(part for part in parts if part)
+
+
+def value_text(value: Any, column: str, config: Config) -> str:
+    """A cell as the tables show it: money as `$1,234.56`, a whole row as its billing line."""
+    if isinstance(value, dict):
+        return billing_line(value, config)
+    amount = to_decimal(value) if column in config.money_columns else None
+    return money(amount) if amount is not None else shown(value)
+
+
+def answer(events: list[Event], code: Callable[[str], str] = str) -> str:
+    """The pair in one line, what a billing reviewer asks first: the money its changes moved
+    in weeks already closed (or invoiced), gross and net, and on which work requests (each
+    through `code`, escaped in markdown). The markdown opens with it, the Summary leads
+    with it; a further kind of week extends this one line."""
+    moved = closed_moved(events)
+    if not moved.changes:
+        return "No money moved in closed weeks."
+    requests = ", ".join(code(request) for request in moved.work_requests) or "no work request"
+    return (
+        f"{money(moved.gross)} moved in closed weeks (net {money(moved.net)}) by "
+        f"{plural(moved.changes, 'change')} on {requests}."
+    )
 
 
 def violation_entries(audit: Violations) -> list[tuple[str, Violation]]:

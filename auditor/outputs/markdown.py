@@ -6,14 +6,23 @@ document stops before `max_bytes`, each cut saying how much was left out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from itertools import islice
 
-from auditor.audit.model import Violations
+from auditor.audit.model import Event, Violations
+from auditor.config import Config
 from auditor.diff.model import Diff
 from auditor.markup import escape
-from auditor.outputs.changes import count, entries, headline, shown, violation_entries
-from auditor.text import iso, plural, shorten
+from auditor.outputs.changes import (
+    answer,
+    count,
+    entries,
+    headline,
+    shown,
+    value_text,
+    violation_entries,
+)
+from auditor.text import plural, shorten, utc
 
 JOB_SUMMARY_BYTES = 1024 * 1024
 CELL = 300
@@ -40,13 +49,22 @@ class _Document:
         self.size += size
         return True
 
-    def table(self, header: list[str], rows: Iterable[list[str]], total: int, what: str) -> None:
-        if not self.add("", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)):
+    def table(
+        self,
+        header: list[str],
+        rows: Iterable[list[str]],
+        total: int,
+        what: str,
+        right: Collection[str] = (),
+    ) -> None:
+        """A table; the columns named in `right` (money) are aligned right."""
+        rule = "|" + "".join(" ---: |" if name in right else " --- |" for name in header)
+        if not self.add("", "| " + " | ".join(header) + " |", rule):
             return
         written = 0
         for cells in rows:
             if not self.add(
-                "| " + " | ".join(escape(shorten(cell, CELL)) for cell in cells) + " |"
+                "| " + " | ".join(_dollars(escape(shorten(cell, CELL))) for cell in cells) + " |"
             ):
                 break
             written += 1
@@ -64,14 +82,26 @@ def diff_markdown(
     limit: int = 50,
     max_bytes: int = JOB_SUMMARY_BYTES,
     violations: dict[str, Violations] | None = None,
+    events: list[Event] | None = None,
+    config: Config | None = None,
+    workbook: str | None = None,
 ) -> str:
+    """The pair as markdown: first the answer (money moved in closed weeks, from `events`),
+    a link to the `workbook` where there is one, then each sheet's changes and violations,
+    work request first, money as money."""
+    config = config or Config()
     document = _Document(max_bytes)
     document.add(
         "## Billing snapshot diff",
         "",
-        f"`{diff.old.commit[:10]}` ({iso(diff.old.time)}) → "
-        f"`{diff.new.commit[:10]}` ({iso(diff.new.time)}), times in UTC",
+        f"**{_dollars(answer(events or [], escape))}**",
+        "",
+        f"`{diff.old.commit[:10]}` ({utc(diff.old.time)}) → "
+        f"`{diff.new.commit[:10]}` ({utc(diff.new.time)})",
     )
+    if workbook:
+        document.add("", workbook)
+    requests = {(e.sheet_id, e.key): e.work_request for e in events or []}
     for sheet in diff.sheets:
         document.add(
             "",
@@ -81,26 +111,55 @@ def diff_markdown(
         )
         if count(sheet):
             rows = (
-                [entry.kind, entry.key, entry.column, shown(entry.old), shown(entry.new)]
+                [
+                    entry.kind,
+                    shown(requests.get((sheet.sheet_id, entry.key))),
+                    entry.key,
+                    entry.column,
+                    value_text(entry.old, entry.column, config),
+                    value_text(entry.new, entry.column, config),
+                ]
                 for entry in islice(entries(sheet), limit)
             )
-            document.table(
-                ["change", "row key", "column", "old", "new"], rows, count(sheet), "change"
-            )
+            header = ["change", "work request", "row key", "column", "old", "new"]
+            document.table(header, rows, count(sheet), "change", right=("old", "new"))
         audit = (violations or {}).get(sheet.sheet_id)
         if audit is None:
             continue
-        document.add(
-            "",
-            f"**Violations:** {len(audit.new)} new, {len(audit.resolved)} resolved, "
-            f"{len(audit.ongoing)} ongoing, {len(audit.waived)} waived",
-        )
-        listed = violation_entries(audit)
-        if listed:
-            rows = (
-                [status, v.severity, v.rule, v.key, v.column or "", v.message]
-                for status, v in islice(listed, limit)
-            )
-            header = ["status", "severity", "rule", "row key", "column", "message"]
-            document.table(header, rows, len(listed), "violation")
+        _violations(document, audit, limit, requests, sheet.sheet_id)
     return document.text()
+
+
+def _violations(
+    document: _Document,
+    audit: Violations,
+    limit: int,
+    requests: dict[tuple[str, str], object],
+    sheet_id: str,
+) -> None:
+    document.add(
+        "",
+        f"**Violations:** {len(audit.new)} new, {len(audit.resolved)} resolved, "
+        f"{len(audit.ongoing)} ongoing, {len(audit.waived)} waived",
+    )
+    listed = violation_entries(audit)
+    if listed:
+        rows = (
+            [
+                status,
+                v.severity,
+                v.rule,
+                shown(requests.get((sheet_id, v.key))),
+                v.key,
+                v.column or "",
+                v.message,
+            ]
+            for status, v in islice(listed, limit)
+        )
+        header = ["status", "severity", "rule", "work request", "row key", "column", "message"]
+        document.table(header, rows, len(listed), "violation")
+
+
+def _dollars(text: str) -> str:
+    """`$` escaped: GitHub reads text between two dollar signs as a formula."""
+    return text.replace("$", "\\$")

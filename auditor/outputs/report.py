@@ -4,7 +4,7 @@ render it."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from auditor.audit.attribution import Attribution
@@ -40,3 +40,5 @@ class Report:
     trend: list[TrendPoint]
     settings: Settings
     attribution: Attribution | None = None
+    violated_rows: dict[str, dict[str, dict]] = field(default_factory=dict)
+    """Per sheet, the cells of the rows violations name that the pair did not change."""

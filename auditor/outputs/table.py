@@ -15,8 +15,16 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.audit.model import Violations
+from auditor.config import Config
 from auditor.diff.model import Diff, RowHistory
-from auditor.outputs.changes import count, entries, headline, shown, violation_entries
+from auditor.outputs.changes import (
+    count,
+    entries,
+    headline,
+    shown,
+    value_text,
+    violation_entries,
+)
 from auditor.snapshot.model import SheetData
 from auditor.store.message import LogEntry
 from auditor.text import inert, iso, plural
@@ -56,7 +64,11 @@ def _more(console: Console, total: int, limit: int, what: str) -> None:
 
 
 def print_diff(
-    console: Console, diff: Diff, limit: int, violations: dict[str, Violations] | None = None
+    console: Console,
+    diff: Diff,
+    limit: int,
+    config: Config,
+    violations: dict[str, Violations] | None = None,
 ) -> None:
     console.print(
         f"Snapshots {diff.old.commit[:10]} ({iso(diff.old.time)}) -> "
@@ -74,8 +86,8 @@ def print_diff(
                 entry.kind,
                 inert(entry.key),
                 inert(entry.column),
-                _cell(entry.old),
-                _cell(entry.new),
+                inert(value_text(entry.old, entry.column, config)),
+                inert(value_text(entry.new, entry.column, config)),
                 style=STYLES.get(entry.kind),
             )
         console.print(table)

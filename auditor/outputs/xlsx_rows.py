@@ -41,6 +41,9 @@ TESTED_OPENPYXL = "3.1."
 
 DATE = "yyyy-mm-dd"
 DATETIME = "yyyy-mm-dd hh:mm"
+MONEY = '"$"#,##0.00;[Red]-"$"#,##0.00'
+CHECKED = {True: "Yes", False: "No"}
+"""A checkbox as it reads: Excel shows a boolean cell as TRUE, LibreOffice as 1."""
 FORMULA_START = ("=", "+", "-", "@")
 # Excel's limit for the text of one cell; longer text makes Excel refuse the file.
 MAX_TEXT = 32_767
@@ -53,6 +56,11 @@ ESCAPE = re.compile(r"_x[0-9A-F]{4}_")
 ESCAPE_LENGTH = 7
 SPECIAL = re.compile(r"[&<>]")
 ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+class Money(Decimal):
+    """An amount: written with the currency format whatever its column's format, in a
+    column that mixes money with other values (a change's old and new values)."""
 
 
 @dataclass
@@ -84,7 +92,9 @@ class Body:
 
     def _cell(self, ref: str, value: Any, fmt: str | None) -> str:
         if isinstance(value, bool):
-            return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+            return f'<c r="{ref}" t="inlineStr"><is><t>{CHECKED[value]}</t></is></c>'
+        if value.__class__ is Money and value.is_finite():
+            return f'<c r="{ref}" s="{self.styles[MONEY]}"><v>{value}</v></c>'
         if isinstance(value, dt.datetime):
             moment = value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
             return f'<c r="{ref}" s="{self.styles[DATETIME]}"><v>{to_excel(moment)}</v></c>'
@@ -104,7 +114,7 @@ def body(sheet: Any, rows: Sequence[Sequence[Any]], formats: Sequence[str | None
     must happen before it is saved."""
     check_openpyxl(openpyxl.__version__)
     # In a fixed order (not a set's), so the same report is the same file on every run.
-    wanted = dict.fromkeys([DATE, DATETIME, *(fmt for fmt in formats if fmt)])
+    wanted = dict.fromkeys([DATE, DATETIME, MONEY, *(fmt for fmt in formats if fmt)])
     styles = {fmt: _style_id(sheet, number_format=fmt) for fmt in wanted}
     styles["quote"] = _style_id(sheet, quotePrefix=True)
     return Body(sheet, rows, formats, styles)

@@ -11,8 +11,11 @@ openpyxl writes each sheet's frame; the rows under the header are streamed by `x
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
@@ -22,7 +25,9 @@ from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from auditor.outputs.xlsx_rows import Body, body, text_cell
+from auditor.outputs.changes import shown
+from auditor.outputs.xlsx_rows import MONEY, Body, Money, body, text_cell
+from auditor.text import money
 
 T = TypeVar("T")
 
@@ -34,15 +39,21 @@ FILLS = {
 }
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
+# Rows whose values set the columns' widths; the header's lines; the widest column.
+SAMPLE, HEADER_LINES, WIDEST = 2_000, 2, 100
+HEADER_HEIGHT = 30
+NONE = "None in this pair"
+"""What an empty table sheet says under its header."""
 # A chart's size in centimetres, and the sheet rows it covers with the gap below it.
 CHART_HEIGHT, CHART_WIDTH, CHART_ROWS = 8, 18, 17
 
 
 @dataclass(frozen=True)
 class Column(Generic[T]):
-    """A column: its header, its width in characters, how a line's value is read (a dotted
-    attribute path such as `item.key`, or a function of the line), and the number format
-    of its numbers (dates and times get theirs from `xlsx_rows`)."""
+    """A column: its header, its least width in characters (it widens to its content, see
+    `fitted`), how a line's value is read (a dotted attribute path such as `item.key`, or a
+    function of the line), and the number format of its numbers (dates and times get
+    theirs from `xlsx_rows`)."""
 
     header: str
     width: int
@@ -52,11 +63,10 @@ class Column(Generic[T]):
 
 @dataclass(frozen=True)
 class Colouring:
-    """Rows coloured by the severity in column `severity`; with `money`, only rows whose
-    money cell is not zero; with `status`, only open violations (new or ongoing)."""
+    """Rows coloured by the severity in column `severity`; with `status`, only open
+    violations (new or ongoing)."""
 
     severity: str
-    money: str | None = None
     status: str | None = None
 
 
@@ -69,6 +79,8 @@ class Chart:
     title: str
     series: tuple[str, ...]
     axis: str | None = None
+    from_zero: bool = False
+    """The value axis starts at zero: a 1% dip drawn from $308,000 looks like a crash."""
 
 
 @dataclass(frozen=True)
@@ -143,21 +155,56 @@ def set_widths(sheet: Any, widths: Sequence[int]) -> None:
 
 def write_table(book: Workbook, table: Table[T], lines: Iterable[T]) -> Body:
     """The table's sheet with its header, filter, colouring and charts; its rows are
-    returned to be streamed when the workbook is saved."""
+    returned to be streamed when the workbook is saved. An empty table says so."""
     sheet = new_sheet(book, table.title)
-    set_widths(sheet, [column.width for column in table.columns])
-    sheet.freeze_panes = "A2"
-    sheet.row_dimensions[1].height = 30
-    sheet.append([_header(sheet, column.header) for column in table.columns])
     rows = table.rows(lines)
+    set_widths(sheet, fitted(table, rows))
+    sheet.freeze_panes = "A2"
+    sheet.row_dimensions[1].height = HEADER_HEIGHT
+    sheet.append([_header(sheet, column.header) for column in table.columns])
+    if not rows:
+        return body(sheet, [[NONE]])
     if table.filtered:
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{len(rows) + 1}"
-    if rows and table.colouring:
+    if table.colouring:
         _colour(sheet, table, table.colouring, len(rows))
-    if rows:
-        for place, chart in enumerate(table.charts):
-            _chart(sheet, table, chart, place, len(rows))
+    for place, chart in enumerate(table.charts):
+        _chart(sheet, table, chart, place, len(rows))
     return body(sheet, rows, [column.fmt for column in table.columns])
+
+
+def fitted(table: Table[Any], rows: Sequence[Sequence[Any]]) -> list[int]:
+    """Each column's width: its longest value in the first rows shows whole on one line,
+    and its header on at most two lines, never cut inside a word; at least the declared
+    width, at most `WIDEST`."""
+    widths = []
+    for number, column in enumerate(table.columns):
+        longest = max(column.header.split(), key=len, default="")
+        header = max(shown_width(longest), shown_width(column.header) // HEADER_LINES + 3)
+        content = max((shown_width(row[number], column.fmt) for row in rows[:SAMPLE]), default=0)
+        widths.append(min(WIDEST, max(column.width, header, content)))
+    return widths
+
+
+def shown_width(value: Any, fmt: str | None = None) -> int:
+    """The width a value takes as the workbook shows it, in characters of the default font
+    (proportional: capitals and digits run wider than the average letter, hence the
+    margin)."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        text = "Yes"
+    elif isinstance(value, dt.datetime):
+        text = "2026-11-23 08:00"
+    elif isinstance(value, dt.date):
+        text = "2026-11-23"
+    elif isinstance(value, Money) or (fmt == MONEY and isinstance(value, int | float | Decimal)):
+        text = money(value) + " "
+    elif isinstance(value, int | float | Decimal):
+        text = f"{value:,}"
+    else:
+        text = value if isinstance(value, str) else shown(value)
+    return math.ceil(len(text) * 1.15) + 3
 
 
 def _header(sheet: Any, text: str) -> Any:
@@ -174,8 +221,6 @@ def _colour(sheet: Any, table: Table[Any], colouring: Colouring, rows: int) -> N
     area = f"A2:{get_column_letter(len(table.columns))}{rows + 1}"
     for severity, fill in FILLS.items():
         condition = f'${table.letter(colouring.severity)}2="{severity}"'
-        if colouring.money:
-            condition = f"AND({condition},${table.letter(colouring.money)}2<>0)"
         if colouring.status:
             status = f"${table.letter(colouring.status)}2"
             condition = f'AND({condition},OR({status}="new",{status}="ongoing"))'
@@ -190,6 +235,8 @@ def _chart(sheet: Any, table: Table[Any], spec: Chart, place: int, rows: int) ->
     chart.title, chart.height, chart.width = spec.title, CHART_HEIGHT, CHART_WIDTH
     if spec.axis:
         chart.y_axis.title = spec.axis
+    if spec.from_zero:
+        chart.y_axis.scaling.min = 0
     for header in spec.series:
         number = table.number(header)
         chart.add_data(

@@ -157,7 +157,7 @@ def _children(api: SmartsheetApi, kind: str, container: str, why: str) -> Iterat
             raise SourceError(
                 f"{noun} {container}: not found or not shared with this token; check {setting}"
             ) from None
-        data = page.get("data")
+        data = page.get("data") if isinstance(page, dict) else None
         if not isinstance(data, list):
             raise SourceError(f"{why}: the children response has no data list; not a folder")
         yield from (item for item in data if isinstance(item, dict))
@@ -171,7 +171,11 @@ def _children(api: SmartsheetApi, kind: str, container: str, why: str) -> Iterat
 
 def sheet_list(api: SmartsheetApi, max_pages: int | None = None) -> dict[str, dict]:
     """Every sheet the token can see (`GET /sheets`, offset paged), by id, with its
-    `version` and `source`; with `max_pages`, only that many pages (a part of the list)."""
+    `version` and `source`; with `max_pages`, only that many pages (a part of the list).
+
+    A list that looks cut (a page short of its size before the last, fewer sheets than
+    `totalCount`, no data list) is refused: a copy missing from it would be recorded as
+    having left the audit."""
     found: dict[str, dict] = {}
     page, pages = 1, 1
     while page <= pages and (max_pages is None or page <= max_pages):
@@ -182,12 +186,27 @@ def sheet_list(api: SmartsheetApi, max_pages: int | None = None) -> dict[str, di
             pageSize=SHEETS_PAGE,
             page=page,
         )
-        pages = int(listing.get("totalPages") or 1)
-        for sheet in listing.get("data") or []:
+        data = listing.get("data") if isinstance(listing, dict) else None
+        pages, total = _count(listing, "totalPages"), _count(listing, "totalCount")
+        if not isinstance(data, list) or pages is None or total is None:
+            raise SourceError("sheet list: the answer has no data list, totalPages or totalCount")
+        for sheet in data:
             if isinstance(sheet, dict):
                 found[_item_id(sheet, "sheet list")] = sheet
+        expected = total if page == pages else page * SHEETS_PAGE
+        if len(found) != min(expected, total):
+            raise SourceError(
+                f"sheet list: {len(found)} sheets in {page} of {pages} pages where "
+                f"totalCount {total} says {min(expected, total)}; the list is cut or changed "
+                "while it was read: run again"
+            )
         page += 1
     return found
+
+
+def _count(listing: object, name: str) -> int | None:
+    value = listing.get(name) if isinstance(listing, dict) else None
+    return value if type(value) is int and value >= 0 else None
 
 
 def _copies(listing: dict[str, dict], audited: set[str]) -> Iterator[tuple[str, str, str]]:

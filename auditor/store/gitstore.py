@@ -406,15 +406,22 @@ class Store:
         found = self.repo.git.rev_list("--first-parent", f"--skip={SEGMENT}", "-1", tip, *exclude)
         return found or None
 
-    def last_folder(self, commit: str, sheet_id: str) -> str | None:
-        """The folder a sheet last had on the branch up to `commit`, which has none: a sheet
-        that left the audit and comes back is compared with it, not taken as new."""
+    def last_snapshot(self, commit: str, sheet_id: str) -> tuple[str, str] | None:
+        """The last snapshot up to `commit` (which lacks the sheet) that held the sheet, and
+        its folder there: a sheet that left the audit and comes back is compared with it,
+        its rows and its violations, not taken as new. A name no folder can have (`..`,
+        `a/b`, asked for by a user) was never on the branch."""
+        try:
+            check_folder_name(sheet_id)
+        except UsageError:
+            return None
         path = f"{SNAPSHOTS}/{sheet_id}"
         gone = self.repo.git.log(
             "--first-parent", "--format=%H", "-1", commit, "--", path, env=LITERAL_PATHS
         )
         parent = self.info(gone).parent if gone else None
-        return self.sheet_trees(parent).get(sheet_id) if parent else None
+        tree = self.sheet_trees(parent).get(sheet_id) if parent else None
+        return (parent, tree) if parent and tree else None
 
     def reader(self) -> ObjectReader:
         return ObjectReader(self.repo.git_dir)

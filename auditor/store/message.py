@@ -105,8 +105,11 @@ def compose(
     records: list[SheetRecord],
     run_url: str | None,
     left: dict[str, str] | None = None,
+    subject: str | None = None,
 ) -> str:
-    """The message; `left` maps each sheet that left the audit in this snapshot to why."""
+    """The message; `left` maps each sheet that left the audit in this snapshot to why;
+    `subject`, when several sheets changed, is a paragraph of its own above their lines,
+    so that a one-line view (`git log --oneline`, GitHub's history) tells of all of them."""
     shown = changes[:MAX_CHANGE_LINES]
     if len(changes) > MAX_CHANGE_LINES:
         shown.append(f"... and {len(changes) - MAX_CHANGE_LINES} more changes")
@@ -117,7 +120,7 @@ def compose(
     ]
     if run_url:
         trailers.append(f"{RUN_URL}: {run_url}")
-    parts = ["\n".join(summaries)]
+    parts = ([subject] if subject else []) + ["\n".join(summaries)]
     if shown:
         parts.append("\n".join(shown))
     parts.append("\n".join(trailers))
