@@ -272,12 +272,9 @@ def diff(
 
         sys.stdout.buffer.write(dumps(diff_document(result, violations)))
     elif format is DiffFormat.markdown:
-        from auditor.audit.events import events_of, ruled
-        from auditor.outputs.markdown import diff_markdown
+        from auditor.commands.diff import markdown_of
 
-        events = [e for s in result.sheets for e in events_of(s, settings, result.new.time)]
-        events = ruled(events, violations)
-        text = diff_markdown(result, limit, max_bytes, violations, events, config)
+        text = markdown_of(store, settings, result, violations, limit, max_bytes)
         typer.echo(text, nl=False)
     else:
         from auditor.outputs.table import print_diff

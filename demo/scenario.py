@@ -184,12 +184,12 @@ def _audit_sheet(base_url: str) -> tuple[str, str]:
     audit = client.Sheets.get_sheet(AUDIT_SHEET_ID)
     titles = {column.id: column.title for column in audit.columns}
     attachments = client.Attachments.list_all_attachments(AUDIT_SHEET_ID, include_all=True)
-    lines = [" | ".join(SHOWN)]
+    lines = [f"{len(audit.rows)} rows", " | ".join(SHOWN)]
     for row in audit.rows:
         values = {titles[cell.column_id]: cell.value for cell in row.cells}
         lines.append(" | ".join(_short(values.get(title)) for title in SHOWN))
     lines.append("attached: " + ", ".join(item.name for item in attachments.data))
-    heading = f"# the audit sheet {audit.name!r}: {len(audit.rows)} rows, read back with the SDK"
+    heading = f"# the audit sheet {audit.name!r}, read back with the SDK"
     return heading, "\n".join(lines) + "\n"
 
 

@@ -29,6 +29,8 @@ SHEETS = [
     "Rows removed",
     "Schema changes",
     "Violations",
+    "Billed weeks",
+    "Billed by work request",
     "Trend",
     "Guide",
 ]
@@ -179,7 +181,7 @@ def test_the_workbook_reads_back(store, pair, tmp_path):
             archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/charts/chart")
         ]
     # Money from zero, no flat row count.
-    assert len(charts) == 2
+    assert len(charts) == 3  # two on Trend, one on Billed weeks
     line_chart = next(c for c in charts if "<lineChart>" in c)
     assert '<c:min val="0"' in line_chart or '<min val="0"' in line_chart
     assert "Guide" in book.sheetnames and book["Guide"]["A1"].value == "Summary"

@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zipfile
 from decimal import Decimal
 
+import openpyxl
 import pytest
 
 from auditor.audit.evaluate import History, violations_of, violations_path
 from auditor.audit.settings import load_settings
 from auditor.audit.weeks import WeekReader, billed_weeks, week_rows
 from auditor.commands.invoice import invoice_week, list_marks
+from auditor.commands.report import build_report
 from auditor.commands.snapshot import take_snapshot
 from auditor.config import Config
 from auditor.errors import UsageError
+from auditor.outputs.audit_sheet import WEEK_EVENT, audit_rows
+from auditor.outputs.excel import write_report
+from auditor.outputs.markdown import diff_markdown
 from auditor.snapshot.model import Column, Sheet
 from demo.billing import COLUMNS
 from tests.helpers import AUTHOR, as_rows, git
@@ -229,3 +235,50 @@ def test_a_mark_is_pushed_by_run_and_seen_by_a_fresh_clone(cli, origin, world, t
     done = run(cli, bare, env, "3", "--fetched-at", "2026-11-23T12:00:00Z", "--no-publish")
     assert done.returncode == 0, done.stderr
     assert git(bare, "tag", "--list") == f"billed/{sheet_id}/2026-09-19"
+
+
+def test_the_report_the_markdown_and_the_audit_sheet_show_the_billed_weeks(store, take, tmp_path):
+    first = take("2026-11-14T10:00:00", sheet(ROWS))
+    invoice(store, "2026-11-13", note="INV-1047")
+    edited = {**ROWS, "2": line(2, **{"Units Total Price": 430.1})}
+    last = take("2026-11-16T10:00:00", sheet(edited))
+    report = build_report(store, SETTINGS)
+    book = openpyxl.load_workbook(write_report(tmp_path / "report.xlsx", report))
+
+    def table(title: str) -> list[dict]:
+        header = [cell.value for cell in book[title][1]]
+        return [dict(zip(header, row, strict=True)) for row in book[title].iter_rows(min_row=2)]
+
+    [week] = table("Billed weeks")
+    assert week["Week ending"].value == dt.datetime(2026, 11, 13)
+    assert week["Baseline"].value == "invoice billed/77/2026-11-13"
+    assert (week["Billed"].value, week["Now"].value) == (1276.5, 1281.1)
+    assert week["Difference"].value == pytest.approx(4.6)
+    assert week["Difference"].number_format.startswith('"$"')
+    assert (week["Rows changed"].value, week["Severity"].value) == (1, "medium")
+    [request] = table("Billed by work request")
+    assert (request["Work request"].value, request["Difference"].value) == ("WR-2", 4.6)
+    with zipfile.ZipFile(tmp_path / "report.xlsx") as archive:
+        charts = [archive.read(n).decode() for n in archive.namelist() if "charts/chart" in n]
+    assert any("barChart" in chart and "Difference from the bill" in chart for chart in charts)
+
+    opening = diff_markdown(report.diff, events=report.events, weeks=report.weeks).splitlines()[2]
+    assert opening.endswith(
+        "\\$4.60 moved in 1 billed week (1 invoiced, 0 closed; 1 work request) since they "
+        "were billed.**"
+    )
+
+    trees = {SHEET: (store.sheet_trees(first)[SHEET], store.sheet_trees(last)[SHEET])}
+    rows = audit_rows(report, trees)
+    [shift] = [row for row in rows if row.values["Event or rule"] == WEEK_EVENT]
+    assert shift.values["Week ending"] == "2026-11-13"
+    assert (shift.values["Old"], shift.values["New"], shift.values["Delta"]) == (
+        Decimal(0),
+        Decimal("4.6"),
+        Decimal("4.6"),
+    )
+    assert shift.values["Details"] == (
+        "now $4.60 from what was billed (invoice mark billed/77/2026-11-13); was $0.00"
+    )
+    again = [row.audit_id for row in audit_rows(build_report(store, SETTINGS), trees)]
+    assert shift.audit_id in again  # the same pair posts the same row, once

@@ -213,6 +213,36 @@ class BilledWeeks:
         return sum((week.delta for week in self.weeks), Decimal(0))
 
 
+@dataclass(frozen=True)
+class WeekShift:
+    """A week whose difference from its bill changed between two snapshots (it may have
+    closed in between): the audit sheet's row for it."""
+
+    sheet_id: str
+    week_ending: dt.date
+    baseline: WeekBaseline
+    before: Decimal | None
+    """The difference at the older snapshot; None where the week was not yet closed."""
+    after: Decimal
+
+    @property
+    def change(self) -> Decimal:
+        return self.after - (self.before or Decimal(0))
+
+
+def week_shifts(before: BilledWeeks, after: BilledWeeks) -> list[WeekShift]:
+    """The weeks whose billed difference is not what it was at the older snapshot."""
+    old = {(week.sheet_id, week.week_ending): week.delta for week in before.weeks}
+    shifts = []
+    for week in after.weeks:
+        was = old.get((week.sheet_id, week.week_ending))
+        if week.delta != (was or Decimal(0)):
+            shifts.append(
+                WeekShift(week.sheet_id, week.week_ending, week.baseline, was, week.delta)
+            )
+    return shifts
+
+
 def compare(billed: WeekRows, now: WeekRows) -> Figures:
     """A week's (or a work request's) rows billed against its rows now."""
     added = now.keys() - billed.keys()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from auditor.audit.model import Violations
+from auditor.audit.settings import Settings
 from auditor.diff.compute import diff_sheet
 from auditor.diff.model import Diff, SheetDiff, Side
 from auditor.errors import UsageError
@@ -74,3 +76,24 @@ def rejoined(origin: str) -> str:
     """Why a sheet that had left the audit is compared with its last snapshot before."""
     found = f" ({origin})" if origin else ""
     return f"back in the audit{found}, compared with its last snapshot before it left"
+
+
+def markdown_of(
+    store: Store,
+    settings: Settings,
+    diff: Diff,
+    violations: dict[str, Violations],
+    limit: int,
+    max_bytes: int,
+) -> str:
+    """`diff --format markdown`: the pair opened by its answer, the money moved in closed
+    weeks and how far the billed weeks differ from their bills at the newer snapshot."""
+    from auditor.audit.events import events_of, ruled
+    from auditor.audit.weeks import billed_weeks
+    from auditor.outputs.markdown import diff_markdown
+
+    events = [e for s in diff.sheets for e in events_of(s, settings, diff.new.time)]
+    weeks = billed_weeks(store, settings, diff.new.commit)
+    return diff_markdown(
+        diff, limit, max_bytes, violations, ruled(events, violations), settings.config, None, weeks
+    )

@@ -13,6 +13,7 @@ from auditor.audit.evaluate import History, audit_pair
 from auditor.audit.events import events_of, ruled
 from auditor.audit.model import Event, Violations
 from auditor.audit.settings import Settings
+from auditor.audit.weeks import billed_weeks, week_shifts
 from auditor.commands.diff import diff_revisions
 from auditor.config import Config
 from auditor.diff.model import Diff
@@ -147,10 +148,13 @@ def build_report(
     if config.attribute:
         events, attribution = _attributed(store, settings, diff, events)
     violations = audit_pair(store, diff, settings)
+    weeks = billed_weeks(store, settings, diff.new.commit)
     return Report(
         diff=diff,
         violations=violations,
         violated_rows=_violated_rows(store, diff, violations),
+        weeks=weeks,
+        week_shifts=week_shifts(billed_weeks(store, settings, diff.old.commit), weeks),
         events=ruled(events, violations),
         attribution=attribution,
         sheets=[

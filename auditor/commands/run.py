@@ -261,7 +261,14 @@ def write_step_summary(result: RunResult, path: Path, cap: int) -> None:
         report = result.report
         config = report.settings.config
         body = diff_markdown(
-            report.diff, 50, room, report.violations, report.events, config, _artifact()
+            report.diff,
+            50,
+            room,
+            report.violations,
+            report.events,
+            config,
+            _artifact(),
+            report.weeks,
         )
     with path.open("a", encoding="utf-8") as handle:
         handle.write(head + body)

@@ -27,11 +27,12 @@ from typing import Any, TypeVar
 
 from auditor.audit.events import SHEET_EVENTS
 from auditor.audit.model import Event, Violation
+from auditor.audit.weeks import WeekShift
 from auditor.errors import SourceError
 from auditor.outputs.changes import shown, violation_entries
 from auditor.outputs.report import Report
 from auditor.smartsheet_client import Backoff, SmartsheetApi, UnsureWrite
-from auditor.text import inert, minutes, shorten
+from auditor.text import inert, minutes, money, shorten
 
 log = logging.getLogger("auditor")
 T = TypeVar("T")
@@ -125,6 +126,14 @@ def audit_rows(report: Report, trees: dict[str, tuple[str | None, str | None]]) 
                 _audit_id(trees.get(event.sheet_id), event.sheet_id, identity),
                 event.severity if coloured else None,
                 {**common, "Sheet": names.get(event.sheet_id), **_event_cells(event)},
+            )
+        )
+    for shift in report.week_shifts:
+        rows.append(
+            AuditRow(
+                _audit_id(trees.get(shift.sheet_id), shift.sheet_id, _week_identity(shift)),
+                report.settings.severity(shift.change, closed=True),
+                {**common, "Sheet": names.get(shift.sheet_id), **_week_cells(shift, report)},
             )
         )
     for sheet_id, audit in report.violations.items():
@@ -360,6 +369,32 @@ def _event_cells(event: Event) -> dict[str, Any]:
         "Changed at (UTC)": event.modified_at,
         "Attribution": event.attribution,
         "Details": shown(event.new or event.old, CELL_TEXT) if rows else None,
+    }
+
+
+WEEK_EVENT = "billed week changed"
+
+
+def _week_identity(shift: WeekShift) -> tuple[str, ...]:
+    return (WEEK_EVENT, shift.week_ending.isoformat(), shift.baseline.commit)
+
+
+def _week_cells(shift: WeekShift, report: Report) -> dict[str, Any]:
+    """A week whose difference from its bill changed: from what, to what, against which
+    baseline."""
+    base = shift.baseline
+    against = f"invoice mark {base.tag}" if base.tag else f"the {base.kind} baseline"
+    was = money(shift.before) if shift.before is not None else "not yet closed"
+    return {
+        "Event or rule": WEEK_EVENT,
+        "Status": "change",
+        "Old": shift.before,
+        "New": shift.after,
+        "Delta": shift.change,
+        "Money impact (USD)": shift.change,
+        "Severity": report.settings.severity(shift.change, closed=True),
+        "Week ending": shift.week_ending.isoformat(),
+        "Details": f"now {money(shift.after)} from what was billed ({against}); was {was}",
     }
 
 

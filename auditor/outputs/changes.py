@@ -15,6 +15,7 @@ import orjson
 
 from auditor.audit.events import closed_moved
 from auditor.audit.model import Event, Violation, Violations
+from auditor.audit.weeks import BilledWeeks
 from auditor.config import Config
 from auditor.diff.model import SheetDiff
 from auditor.snapshot.normalize import to_decimal
@@ -131,18 +132,44 @@ def value_text(value: Any, column: str, config: Config) -> str:
     return money(amount) if amount is not None else shown(value)
 
 
-def answer(events: list[Event], code: Callable[[str], str] = str) -> str:
+def answer(
+    events: list[Event], code: Callable[[str], str] = str, weeks: BilledWeeks | None = None
+) -> str:
     """The pair in one line, what a billing reviewer asks first: the money its changes moved
     in weeks already closed (or invoiced), gross and net, and on which work requests (each
-    through `code`, escaped in markdown). The markdown opens with it, the Summary leads
-    with it; a further kind of week extends this one line."""
+    through `code`, escaped in markdown); then, with `weeks`, how far the weeks closed or
+    invoiced now differ from what was billed. The markdown opens with it, the Summary
+    leads with it."""
     moved = closed_moved(events)
     if not moved.changes:
-        return "No money moved in closed weeks."
-    requests = ", ".join(code(request) for request in moved.work_requests) or "no work request"
+        text = "No money moved in closed weeks."
+    else:
+        requests = ", ".join(code(request) for request in moved.work_requests)
+        text = (
+            f"{money(moved.gross)} moved in closed weeks (net {money(moved.net)}) by "
+            f"{plural(moved.changes, 'change')} on {requests or 'no work request'}."
+        )
+    return f"{text} {billed_text(weeks)}" if weeks is not None else text
+
+
+def billed_text(weeks: BilledWeeks) -> str:
+    """`$3,021.35 moved in 4 invoiced or closed weeks (2 work requests) since they were
+    billed.`: the weeks that differ from their bill now, whatever pair is shown."""
+    moved = [week for week in weeks.weeks if week.moved]
+    if not moved:
+        return "Every closed or invoiced week holds what was billed."
+    invoiced = sum(week.baseline.kind == "invoice" for week in moved)
+    requests = {
+        (week.sheet_id, request.work_request)
+        for week in moved
+        for request in week.work_requests
+        if request.moved
+    }
+    delta = sum((week.delta for week in moved), Decimal(0))
+    kinds = f"{invoiced} invoiced, {len(moved) - invoiced} closed"
     return (
-        f"{money(moved.gross)} moved in closed weeks (net {money(moved.net)}) by "
-        f"{plural(moved.changes, 'change')} on {requests}."
+        f"{money(delta)} moved in {plural(len(moved), 'billed week')} ({kinds}; "
+        f"{plural(len(requests), 'work request')}) since they were billed."
     )
 
 

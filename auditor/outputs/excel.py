@@ -31,6 +31,7 @@ from auditor.audit.facts import day, week_of
 from auditor.audit.model import Event, Violation, Violations
 from auditor.audit.rules import RULES
 from auditor.audit.settings import Settings
+from auditor.audit.weeks import BilledWeek, WorkRequestWeek
 from auditor.config import Config
 from auditor.diff.model import Diff, RowChange, SheetDiff
 from auditor.outputs.changes import answer, billing_line, violation_entries
@@ -183,6 +184,81 @@ TREND: Table[TrendPoint] = Table(
 )
 
 
+@dataclass(frozen=True)
+class WeekLine(InSheet[BilledWeek]):
+    """A line of the Billed weeks sheet: a week, how its baseline was chosen, and its
+    severity where its billed difference is not zero."""
+
+    baseline: str
+    severity: str | None
+
+
+@dataclass(frozen=True)
+class RequestLine(InSheet[WorkRequestWeek]):
+    """A work request of a week that moved since it was billed."""
+
+    week: dt.date
+
+
+BILLED_WEEKS: Table[WeekLine] = Table(
+    "Billed weeks",
+    [
+        Column("Week ending", 11, "item.week_ending"),
+        SHEET,
+        Column("Baseline", 16, "baseline"),
+        Column("Billed", 12, "item.billed_total", MONEY),
+        Column("Now", 12, "item.current_total", MONEY),
+        Column("Difference", 11, "item.delta", MONEY),
+        Column("Severity", 9, "severity"),
+        Column("Rows added", 7, "item.rows_added", COUNT),
+        Column("Rows removed", 7, "item.rows_removed", COUNT),
+        Column("Rows changed", 7, "item.rows_changed", COUNT),
+    ],
+    colouring=Colouring(severity="Severity"),
+    filtered=False,
+    categories="Week ending",
+    charts=[Chart(BarChart, "Difference from the bill, by week", ("Difference",), axis="USD")],
+)
+
+BILLED_BY_REQUEST: Table[RequestLine] = Table(
+    "Billed by work request",
+    [
+        Column("Week ending", 11, "week"),
+        Column("Work request", 11, "item.work_request"),
+        Column("Billed", 12, "item.billed_total", MONEY),
+        Column("Now", 12, "item.current_total", MONEY),
+        Column("Difference", 11, "item.delta", MONEY),
+        Column("Rows added", 7, "item.rows_added", COUNT),
+        Column("Rows removed", 7, "item.rows_removed", COUNT),
+        Column("Rows changed", 7, "item.rows_changed", COUNT),
+        SHEET,
+    ],
+)
+
+
+def _week_lines(report: Report) -> list[WeekLine]:
+    """Every week closed or invoiced at the newer snapshot, oldest first."""
+    names = {sheet.sheet_id: sheet.name for sheet in report.diff.sheets}
+    lines = []
+    for week in report.weeks.weeks if report.weeks else []:
+        base = week.baseline
+        how = f"invoice {base.tag}" if base.tag else f"{base.kind} {base.commit[:10]}"
+        rated = report.settings.severity(week.delta, closed=True) if week.delta else None
+        lines.append(WeekLine(names.get(week.sheet_id, week.sheet_id), week, how, rated))
+    return lines
+
+
+def _request_lines(report: Report) -> list[RequestLine]:
+    """The work requests that moved, of the weeks that moved."""
+    names = {sheet.sheet_id: sheet.name for sheet in report.diff.sheets}
+    return [
+        RequestLine(names.get(week.sheet_id, week.sheet_id), request, week.week_ending)
+        for week in (report.weeks.weeks if report.weeks else [])
+        for request in week.work_requests
+        if week.moved and request.moved
+    ]
+
+
 def write_report(path: Path, report: Report) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)  # a folder that cannot be, fails first
     book = Workbook(write_only=True)
@@ -193,6 +269,8 @@ def write_report(path: Path, report: Report) -> Path:
         _whole_rows(book, "Rows removed", report, attrgetter("rows_removed")),
         write_table(book, SCHEMA, _schema_changes(report.diff.sheets)),
         write_table(book, VIOLATIONS, _listed(report)),
+        write_table(book, BILLED_WEEKS, _week_lines(report)),
+        write_table(book, BILLED_BY_REQUEST, _request_lines(report)),
         write_table(book, TREND, reversed(report.trend)),
     ]
     _guide(book, report.settings)
@@ -396,7 +474,7 @@ def _summary(book: Workbook, report: Report) -> None:
     set_widths(sheet, [30, 16, 80])
     _compared(sheet, report)
     sheet.append([])
-    sheet.append([_cell(sheet, answer(report.events), bold=True)])
+    sheet.append([_cell(sheet, answer(report.events, weeks=report.weeks), bold=True)])
     sheet.append([])
     sheet.append([_cell(sheet, text, bold=True) for text in ("Figure", "Value", "What it means")])
     figures = [
@@ -595,6 +673,13 @@ def _guide_text(settings: Settings) -> list[tuple[str, str, PatternFill | None]]
         "the two values the rule compares (for price-mismatch, quantity x the rate table's "
         "unit price and the price on the sheet), Difference is Now minus Billed, and Action "
         "what to do about it.",
+        "Billed weeks": "Every week closed or invoiced at the later snapshot: what was "
+        "billed (the week's baseline: the snapshot its invoice mark names, made with "
+        "`auditor invoice`, else the one current when the week closed), what the sheet "
+        "holds now, the difference (coloured by its severity) and the rows added, removed "
+        "or changed since.",
+        "Billed by work request": "The work requests of the weeks that moved since they "
+        "were billed, with the same figures.",
         "Trend": "The last snapshots: row count, total billed, changes and open violations, "
         "read from the snapshots' summaries and commit trailers.",
         "Severity": _severity_text(settings),

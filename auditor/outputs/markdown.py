@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterable
 from itertools import islice
 
 from auditor.audit.model import Event, Violations
+from auditor.audit.weeks import BilledWeeks
 from auditor.config import Config
 from auditor.diff.model import Diff
 from auditor.markup import escape
@@ -85,8 +86,10 @@ def diff_markdown(
     events: list[Event] | None = None,
     config: Config | None = None,
     workbook: str | None = None,
+    weeks: BilledWeeks | None = None,
 ) -> str:
-    """The pair as markdown: first the answer (money moved in closed weeks, from `events`),
+    """The pair as markdown: first the answer (money moved in closed weeks, from `events`,
+    and how far the billed `weeks` differ from their bills now),
     a link to the `workbook` where there is one, then each sheet's changes and violations,
     work request first, money as money."""
     config = config or Config()
@@ -94,7 +97,7 @@ def diff_markdown(
     document.add(
         "## Billing snapshot diff",
         "",
-        f"**{_dollars(answer(events or [], escape))}**",
+        f"**{_dollars(answer(events or [], escape, weeks))}**",
         "",
         f"`{diff.old.commit[:10]}` ({utc(diff.old.time)}) → "
         f"`{diff.new.commit[:10]}` ({utc(diff.new.time)})",

@@ -10,6 +10,7 @@ from decimal import Decimal
 from auditor.audit.attribution import Attribution
 from auditor.audit.model import Event, Violations
 from auditor.audit.settings import Settings
+from auditor.audit.weeks import BilledWeeks, WeekShift
 from auditor.diff.model import Diff
 
 
@@ -42,3 +43,7 @@ class Report:
     attribution: Attribution | None = None
     violated_rows: dict[str, dict[str, dict]] = field(default_factory=dict)
     """Per sheet, the cells of the rows violations name that the pair did not change."""
+    weeks: BilledWeeks | None = None
+    """The weeks closed or invoiced at the newer snapshot, billed against it."""
+    week_shifts: list[WeekShift] = field(default_factory=list)
+    """The weeks whose billed difference changed in the pair."""
