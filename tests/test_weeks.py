@@ -6,20 +6,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
 import zipfile
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
+import orjson
 import pytest
 
 from auditor.audit.evaluate import History, violations_of, violations_path
 from auditor.audit.settings import load_settings
-from auditor.audit.weeks import WeekReader, billed_weeks, week_rows
+from auditor.audit.weeks import WeekReader, billed_weeks, blob_id, week_rows
 from auditor.commands.invoice import invoice_week, list_marks
 from auditor.commands.report import build_report
 from auditor.commands.snapshot import take_snapshot
 from auditor.config import Config
-from auditor.errors import UsageError
+from auditor.errors import DamagedSnapshot, UsageError
 from auditor.outputs.audit_sheet import WEEK_EVENT, audit_rows
 from auditor.outputs.excel import write_report
 from auditor.outputs.markdown import diff_markdown
@@ -282,3 +286,62 @@ def test_the_report_the_markdown_and_the_audit_sheet_show_the_billed_weeks(store
     )
     again = [row.audit_id for row in audit_rows(build_report(store, SETTINGS), trees)]
     assert shift.audit_id in again  # the same pair posts the same row, once
+
+
+def swap_file(store, path: str, data: bytes) -> None:
+    """A hand edit of the tip: `path` holds `data` in a commit made in its place."""
+    work = store.repo.working_dir
+    blob = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"], cwd=work, input=data, capture_output=True
+        )
+        .stdout.decode()
+        .strip()
+    )
+    index = {**os.environ, "GIT_INDEX_FILE": str(Path(store.repo.git_dir) / "swap-index")}
+    for args in (
+        ["read-tree", "snapshots"],
+        ["update-index", "--cacheinfo", f"100644,{blob},{path}"],
+    ):
+        subprocess.run(["git", *args], cwd=work, env=index, check=True)
+    tree = subprocess.run(
+        ["git", "write-tree"], cwd=work, env=index, capture_output=True, text=True
+    ).stdout.strip()
+    commit = git(
+        work, "commit-tree", tree, "-p", "snapshots~1", "-m", store.info("snapshots").message
+    )
+    git(work, "update-ref", "refs/heads/snapshots", commit)
+
+
+def test_a_week_file_edited_by_hand_is_not_believed(store, take, caplog):
+    take("2026-11-14T10:00:00", sheet(ROWS))
+    invoice(store, "2026-11-13")
+    take("2026-11-16T10:00:00", sheet({**ROWS, "2": line(2, **{"Units Total Price": 430.1})}))
+    true = week_of(store, "2026-11-13").current_total
+    path = f"weeks/{SHEET}/2026-11-13.json"
+    edited = store.read_path("snapshots", path).replace(b'"430.1"', b'"1"')
+    swap_file(store, path, edited)
+    assert week_of(store, "2026-11-13").current_total == true == Decimal("1281.1")
+    assert "the week files do not match their index" in caplog.text
+    # A file the index vouches for that is not a week file: damage, said so, exit 4.
+    index = orjson.loads(store.read_path("snapshots", f"weeks/{SHEET}/index.json"))
+    index["files"]["2026-11-13.json"] = blob_id(b"garbage{")
+    swap_file(store, f"weeks/{SHEET}/index.json", orjson.dumps(index))
+    swap_file(store, path, b"garbage{")
+    with pytest.raises(DamagedSnapshot, match=r"2026-11-13.json in snapshot .* is not a week"):
+        week_of(store, "2026-11-13")
+
+
+def test_an_invoiced_week_is_closed_for_severity_too(store, take):
+    rows = {**ROWS, "4": line(4, **{WEEK: "2026-11-20", "Work Request #": None})}
+    # The week ending 2026-11-20 has ended, but the calendar closes it only on the 22nd.
+    commit = take("2026-11-21T10:00:00", sheet(rows))
+
+    def severity() -> str:
+        history = History(store, commit)
+        found = violations_of(history, store.info(commit), SHEET, SETTINGS).values()
+        return next(v.severity for v in found if v.rule == "missing-required")
+
+    assert severity() == "low"
+    invoice(store, "2026-11-20")
+    assert severity() == "medium"

@@ -215,9 +215,15 @@ class Context:
         """The severity of a finding in row `key` that moves `money`: one step higher where
         the row's week is closed (or invoiced) at this snapshot (`Settings.severity`)."""
         facts = self.sheet.facts.get(key)
-        close = self.close(facts.week) if facts and facts.week else None
-        closed = close is not None and close < self.snapshot.fetched_at
-        return self.settings.severity(money, closed)
+        return self.settings.severity(money, bool(facts and facts.week and self.closed(facts.week)))
+
+    def closed(self, week: dt.date) -> bool:
+        """Whether the week's billing is closed at this snapshot: invoiced (a mark that
+        applies), or over by the calendar."""
+        if self.invoiced and self.invoiced(week):
+            return True
+        close = close_time(week, self.settings)
+        return close is not None and close < self.snapshot.fetched_at
 
     def found(
         self,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,15 +25,17 @@ import orjson
 from auditor.audit.evaluate import History
 from auditor.audit.facts import close_time, day, week_of, without_parents
 from auditor.audit.settings import Settings
-from auditor.errors import UsageError
+from auditor.errors import DamagedSnapshot, UsageError
 from auditor.snapshot.model import Row
 from auditor.snapshot.normalize import to_decimal
 from auditor.store.gitstore import Store
 from auditor.store.revisions import resolve
 
+log = logging.getLogger("auditor")
+
 WEEKS_FOLDER = "weeks"
 INDEX = "index.json"
-WEEKS_VERSION = "1"
+WEEKS_VERSION = "2"
 """Bumped when what a week file holds changes, so older files are found again."""
 
 Line = tuple[str | None, Decimal | None, str]
@@ -81,8 +84,7 @@ def week_rows(rows: dict[str, Row], settings: Settings) -> dict[dt.date, WeekRow
 def week_files(rows: dict[str, Row], settings: Settings, tree: str) -> dict[str, bytes]:
     """`index.json` and one file per week, by name within `weeks/<sheet_id>/`: one row per
     line, sorted by key, so that git packs a changed week's file against the last."""
-    index = {"columns": columns_fingerprint(settings), "tree": tree}
-    files = {INDEX: orjson.dumps(index, option=orjson.OPT_SORT_KEYS) + b"\n"}
+    files = {}
     for week, found in week_rows(rows, settings).items():
         lines = [
             orjson.dumps(key)
@@ -91,7 +93,16 @@ def week_files(rows: dict[str, Row], settings: Settings, tree: str) -> dict[str,
             for key, (request, price, digest) in sorted(found.items())
         ]
         files[f"{week.isoformat()}.json"] = b'{"rows":{\n' + b",\n".join(lines) + b"\n}}\n"
-    return files
+    # The index names each file's object: a week file edited or lost by hand no longer
+    # matches it, and the weeks are found from rows.json again.
+    objects = {name: blob_id(data) for name, data in files.items()}
+    index = {"columns": columns_fingerprint(settings), "files": objects, "tree": tree}
+    return {INDEX: orjson.dumps(index, option=orjson.OPT_SORT_KEYS) + b"\n", **files}
+
+
+def blob_id(data: bytes) -> str:
+    """The id git gives a file of these bytes."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def _parse_week(data: bytes) -> WeekRows:
@@ -129,10 +140,21 @@ class WeekReader:
             index = orjson.loads(self.store.blob(entries[INDEX][1]))
         except orjson.JSONDecodeError:
             return None
+        if not isinstance(index, dict):
+            return None
         tree = self.history.tree(commit, sheet_id)
         if index.get("columns") != self.fingerprint or index.get("tree") != tree:
             return None
-        weeks = {day(name.removesuffix(".json")): sha for name, (_, sha) in entries.items()}
+        files = {name: sha for name, (_, sha) in entries.items() if name != INDEX}
+        if index.get("files") != files:
+            log.warning(
+                "%s/ in snapshot %s: the week files do not match their index (edited or "
+                "lost by hand); the weeks are found from the snapshot's rows",
+                weeks_folder(sheet_id),
+                commit[:10],
+            )
+            return None
+        weeks = {day(name.removesuffix(".json")): sha for name, sha in files.items()}
         return {week: sha for week, sha in weeks.items() if week is not None}
 
     def weeks(self, commit: str, sheet_id: str) -> set[dt.date]:
@@ -147,7 +169,13 @@ class WeekReader:
         if sha is None:
             return {}
         if sha not in self._weeks:
-            self._weeks[sha] = _parse_week(self.store.blob(sha))
+            try:
+                self._weeks[sha] = _parse_week(self.store.blob(sha))
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, ArithmeticError):
+                raise DamagedSnapshot(
+                    f"{weeks_folder(sheet_id)}/{week}.json in snapshot {commit[:10]} is not "
+                    "a week file, though its index names it; the snapshot is damaged"
+                ) from None
         return self._weeks[sha]
 
     def _find(self, commit: str, sheet_id: str) -> dict[dt.date, WeekRows]:
@@ -211,6 +239,21 @@ class BilledWeeks:
     @property
     def delta(self) -> Decimal:
         return sum((week.delta for week in self.weeks), Decimal(0))
+
+    @property
+    def moved(self) -> list[BilledWeek]:
+        """The weeks whose money differs from what was billed."""
+        return [week for week in self.weeks if week.delta]
+
+    @property
+    def moved_requests(self) -> set[tuple[str, str | None]]:
+        """The (sheet, work request) pairs whose money differs from what was billed."""
+        return {
+            (week.sheet_id, request.work_request)
+            for week in self.moved
+            for request in week.work_requests
+            if request.delta
+        }
 
 
 @dataclass(frozen=True)

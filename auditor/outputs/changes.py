@@ -153,23 +153,18 @@ def answer(
 
 
 def billed_text(weeks: BilledWeeks) -> str:
-    """`$3,021.35 moved in 4 invoiced or closed weeks (2 work requests) since they were
-    billed.`: the weeks that differ from their bill now, whatever pair is shown."""
-    moved = [week for week in weeks.weeks if week.moved]
+    """`$3,021.35 moved in 3 billed weeks (1 invoiced, 2 closed; 4 work requests) since
+    they were billed.`: the weeks whose money differs from their bill now, counted as
+    `auditor weeks` counts them, whatever pair is shown."""
+    moved = weeks.moved
     if not moved:
-        return "Every closed or invoiced week holds what was billed."
+        return "Every closed or invoiced week holds the money billed."
     invoiced = sum(week.baseline.kind == "invoice" for week in moved)
-    requests = {
-        (week.sheet_id, request.work_request)
-        for week in moved
-        for request in week.work_requests
-        if request.moved
-    }
-    delta = sum((week.delta for week in moved), Decimal(0))
     kinds = f"{invoiced} invoiced, {len(moved) - invoiced} closed"
+    requests = plural(len(weeks.moved_requests), "work request")
     return (
-        f"{money(delta)} moved in {plural(len(moved), 'billed week')} ({kinds}; "
-        f"{plural(len(requests), 'work request')}) since they were billed."
+        f"{money(weeks.delta)} moved in {plural(len(moved), 'billed week')} ({kinds}; "
+        f"{requests}) since they were billed."
     )
 
 

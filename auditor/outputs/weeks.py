@@ -114,16 +114,10 @@ def print_weeks(console: Console, weeks: BilledWeeks, by_request: bool) -> None:
 
 def summary_line(weeks: BilledWeeks) -> str:
     """`-430.10 moved in 1 of 3 billed weeks (1 work request)`."""
-    moved = [week for week in weeks.weeks if week.delta]
-    requests = {
-        (week.sheet_id, request.work_request)
-        for week in moved
-        for request in week.work_requests
-        if request.delta
-    }
+    requests = plural(len(weeks.moved_requests), "work request")
     return (
-        f"{amount(weeks.delta, signed=True)} moved in {len(moved)} of "
-        f"{plural(len(weeks.weeks), 'billed week')} ({plural(len(requests), 'work request')})"
+        f"{amount(weeks.delta, signed=True)} moved in {len(weeks.moved)} of "
+        f"{plural(len(weeks.weeks), 'billed week')} ({requests})"
     )
 
 

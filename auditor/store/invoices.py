@@ -19,7 +19,7 @@ import git
 
 from auditor.errors import GitError, UsageError
 from auditor.store.gitstore import NO_PROMPT, ZERO, Store, git_error
-from auditor.text import one_line
+from auditor.text import inert, one_line
 
 log = logging.getLogger("auditor")
 
@@ -91,12 +91,25 @@ def read_marks(store: Store, tip: str | None) -> list[Mark]:
         match = TAG.fullmatch(name)
         week = _date(match[2]) if match else None
         if match is None or week is None or (kind != "tag" and kind != "commit"):
-            log.warning("tag %s is not an invoice mark (billed/<sheet id>/<date>); ignored", name)
+            _warn(name, "is not an invoice mark (billed/<sheet id>/<date>); ignored")
             continue
         commit, seconds = (peeled, peeled_time) if kind == "tag" else (sha, time)
         when = dt.datetime.fromtimestamp(int(seconds), dt.UTC)
         marks.append(Mark(match[1], week, commit, when, message.strip() if kind == "tag" else ""))
+    elsewhere = store.repo.git.for_each_ref(f"--no-merged={tip}", "--format=%(refname)", NAMESPACE)
+    for name in elsewhere.split():
+        _warn(name, "names a commit not on the snapshots branch (rewritten?); ignored")
     return sorted(marks, key=lambda mark: (mark.sheet_id, mark.week))
+
+
+_warned: set[str] = set()
+
+
+def _warn(ref: str, problem: str) -> None:
+    """A tag under billed/ that is no mark, said once a process (marks are read often)."""
+    if ref not in _warned:
+        _warned.add(ref)
+        log.warning("tag %s %s", inert(ref.removeprefix("refs/tags/")), problem)
 
 
 def _message(store: Store, ref: str) -> str:
