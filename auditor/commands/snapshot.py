@@ -127,9 +127,7 @@ def take_snapshot(
             _check_removals(store, diffs, {**earlier, **trees})
         leaving = {key: why for key, why in (left or {}).items() if key in trees}
         if not allow_mass_removal:
-            # Of the sheets on the branch, those this run answers for: another job's count not.
-            ours = trees.keys() & origins.keys() | leaving.keys() if left else trees.keys()
-            _check_leaving(leaving, len(ours), len([s for s in ids if s not in trees]))
+            _check_leaving(leaving, trees, origins, [s for s in ids if s not in trees])
         diffs += _leaving_diffs(store, leaving, trees)
         changed |= leaving.keys()
         if not changed:
@@ -210,12 +208,15 @@ def _check_removals(store: Store, diffs: list[SheetDiff], trees: dict[str, str])
             )
 
 
-def _check_leaving(leaving: dict[str, str], audited: int, joining: int) -> None:
+def _check_leaving(
+    leaving: dict[str, str], trees: dict[str, str], origins: dict[str, str], joining: list[str]
+) -> None:
     """Most of a run's sheets leaving at once is more often a listing gone wrong (a folder
     moved, a token that lost a share) than the business: refused, as a mass row removal.
-    Sheets joining in the same read count for it (a year's sheet archived as the next one
-    starts)."""
-    if len(leaving) * 2 > audited + joining:
+    Only the sheets this run answers for count (another job's do not), and those joining
+    in the same read (a year's sheet archived as the next one starts)."""
+    audited = len(trees.keys() & origins.keys() | leaving.keys()) if leaving else len(trees)
+    if len(leaving) * 2 > audited + len(joining):
         sheet_id, why = next(iter(sorted(leaving.items())))
         more = f" and {len(leaving) - 1} more" if len(leaving) > 1 else ""
         raise SourceError(

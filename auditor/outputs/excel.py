@@ -200,19 +200,27 @@ class RequestLine(InSheet[WorkRequestWeek]):
     week: dt.date
 
 
+# A week's and a work request's figures (`Figures`), billed against now.
+BILLED_NOW = [
+    Column("Billed", 12, "item.billed_total", MONEY),
+    Column("Now", 12, "item.current_total", MONEY),
+    Column("Difference", 11, "item.delta", MONEY),
+]
+SINCE_BILLED = [
+    Column("Rows added", 7, "item.rows_added", COUNT),
+    Column("Rows removed", 7, "item.rows_removed", COUNT),
+    Column("Rows changed", 7, "item.rows_changed", COUNT),
+]
+
 BILLED_WEEKS: Table[WeekLine] = Table(
     "Billed weeks",
     [
         Column("Week ending", 11, "item.week_ending"),
         SHEET,
         Column("Baseline", 16, "baseline"),
-        Column("Billed", 12, "item.billed_total", MONEY),
-        Column("Now", 12, "item.current_total", MONEY),
-        Column("Difference", 11, "item.delta", MONEY),
+        *BILLED_NOW,
         Column("Severity", 9, "severity"),
-        Column("Rows added", 7, "item.rows_added", COUNT),
-        Column("Rows removed", 7, "item.rows_removed", COUNT),
-        Column("Rows changed", 7, "item.rows_changed", COUNT),
+        *SINCE_BILLED,
     ],
     colouring=Colouring(severity="Severity"),
     filtered=False,
@@ -225,12 +233,8 @@ BILLED_BY_REQUEST: Table[RequestLine] = Table(
     [
         Column("Week ending", 11, "week"),
         Column("Work request", 11, "item.work_request"),
-        Column("Billed", 12, "item.billed_total", MONEY),
-        Column("Now", 12, "item.current_total", MONEY),
-        Column("Difference", 11, "item.delta", MONEY),
-        Column("Rows added", 7, "item.rows_added", COUNT),
-        Column("Rows removed", 7, "item.rows_removed", COUNT),
-        Column("Rows changed", 7, "item.rows_changed", COUNT),
+        *BILLED_NOW,
+        *SINCE_BILLED,
         SHEET,
     ],
 )
@@ -647,6 +651,33 @@ def _guide_text(settings: Settings) -> list[tuple[str, str, PatternFill | None]]
     """What each sheet shows, what severity and each rule mean, in the configuration's
     terms: the rules' text is their own (`RULES`)."""
     config = settings.config
+    rows: list[tuple[str, str, PatternFill | None]] = [
+        (name, text, None) for name, text in _sheet_texts(settings).items()
+    ]
+    rows += [
+        (
+            f"Colour: {severity}",
+            f"{severity.capitalize()} severity: changes, and open violations.",
+            fill,
+        )
+        for severity, fill in FILLS.items()
+    ]
+    rows += [
+        (
+            f"Rule: {rule.id}",
+            f"Holds when {rule.describe(config)}.\nMoney moved: {rule.money}.\n"
+            f"Action: {rule.action}.",
+            None,
+        )
+        for rule in RULES.values()
+    ]
+    rows.append(("Times", "Every time is UTC; Excel stores them without a zone.", None))
+    return rows
+
+
+def _sheet_texts(settings: Settings) -> dict[str, str]:
+    """What each sheet of the workbook shows, by name."""
+    config = settings.config
     money_columns = config.money_columns
     counted = (
         f"the money {'column' if len(money_columns) == 1 else 'columns'} "
@@ -654,7 +685,7 @@ def _guide_text(settings: Settings) -> list[tuple[str, str, PatternFill | None]]
         if money_columns
         else "no column (no money column is configured)"
     )
-    sheets = {
+    return {
         "Summary": "What was compared (the two snapshots, their fetch times and sheet "
         "versions), the money moved in closed weeks, and the key figures, each explained "
         "beside it.",
@@ -684,28 +715,6 @@ def _guide_text(settings: Settings) -> list[tuple[str, str, PatternFill | None]]
         "read from the snapshots' summaries and commit trailers.",
         "Severity": _severity_text(settings),
     }
-    rows: list[tuple[str, str, PatternFill | None]] = [
-        (name, text, None) for name, text in sheets.items()
-    ]
-    rows += [
-        (
-            f"Colour: {severity}",
-            f"{severity.capitalize()} severity: changes, and open violations.",
-            fill,
-        )
-        for severity, fill in FILLS.items()
-    ]
-    rows += [
-        (
-            f"Rule: {rule.id}",
-            f"Holds when {rule.describe(config)}.\nMoney moved: {rule.money}.\n"
-            f"Action: {rule.action}.",
-            None,
-        )
-        for rule in RULES.values()
-    ]
-    rows.append(("Times", "Every time is UTC; Excel stores them without a zone.", None))
-    return rows
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:
