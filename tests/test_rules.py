@@ -95,6 +95,19 @@ def test_negative_amount():
     }
 
 
+def test_an_amount_that_is_not_a_number_is_a_violation():
+    rows = {
+        **CLEAN,
+        "7": line(7, **{"Units Total Price": "$1,000.25"}),
+        "8": line(8, **{"Units Total Price": "abc"}),
+        "9": line(9, Quantity="1e3"),
+    }
+    assert found(rows) == {
+        ("invalid-amount", "8", "Units Total Price"),
+        ("invalid-amount", "9", "Quantity"),
+    }
+
+
 def test_price_mismatch_needs_a_rate_table_and_has_a_tolerance(tmp_path):
     (tmp_path / "rates.csv").write_text("CU,unit_price\nXA-8,$212.75\n")
     settings = load_settings(Config(rate_table="rates.csv"), tmp_path)

@@ -137,6 +137,21 @@ def _ahead(context: Context) -> Iterator[Violation]:
                 )
 
 
+def _not_a_number(cells: Cells, required: tuple[str, ...], settings: Settings) -> Iterator[Check]:
+    """An amount the totals cannot count: billed weeks would sum it as nothing."""
+    for column in settings.config.amount_columns:
+        value = cells.get(column)
+        if value is not None and value.__class__ is not int and to_decimal(value) is None:
+            yield (
+                "invalid-amount",
+                column,
+                None,
+                f"{column} {value!r} is not a number; totals count it as nothing",
+                None,
+                None,
+            )
+
+
 def _negative(cells: Cells, required: tuple[str, ...], settings: Settings) -> Iterator[Check]:
     config = settings.config
     for column in config.amount_columns:
@@ -271,6 +286,13 @@ RULES: dict[str, Rule] = {
             "correct the date on the sheet",
             row=_not_a_date,
             sheet=_ahead,
+        ),
+        Rule(
+            "invalid-amount",
+            "{amounts} holds something that is not a number (billed totals count it as nothing)",
+            "none",
+            "correct the number on the sheet",
+            row=_not_a_number,
         ),
         Rule(
             "negative-amount",

@@ -15,7 +15,7 @@ from auditor.config import Config
 from auditor.errors import UsageError
 from auditor.snapshot.normalize import parse_money
 
-RULES_VERSION = "2"
+RULES_VERSION = "3"
 """Bumped when a rule's logic changes, so violations stored by older versions are redone."""
 
 
