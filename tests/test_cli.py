@@ -73,8 +73,10 @@ def test_diff_json_follows_the_contract(cli, two_snapshots):
         "rows_added": 1,
         "rows_removed": 1,
         "cells_changed": 2,
-        "violations_new": 0,
+        "violations_new": 1,  # WR-3's price `x` is not a number: invalid-amount
     }
+    [violation] = sheet["violations"]["new"]
+    assert (violation["rule"], violation["key"]) == ("invalid-amount", "WR-3")
 
 
 def test_diff_exit_code_says_whether_snapshots_differ(cli, two_snapshots):
