@@ -300,13 +300,13 @@ def _total(rows: WeekRows) -> Decimal:
 
 def by_work_request(billed: WeekRows, now: WeekRows) -> list[WorkRequestWeek]:
     """The figures of each work request of the week, billed or now (none last)."""
-    requests = {line[0] for line in billed.values()} | {line[0] for line in now.values()}
+    groups: dict[str | None, tuple[WeekRows, WeekRows]] = {}
+    for side, rows in enumerate((billed, now)):
+        for key, line in rows.items():
+            groups.setdefault(line[0], ({}, {}))[side][key] = line
     found = []
-    for request in sorted(requests, key=lambda text: (text is None, text or "")):
-        figures = compare(
-            {key: line for key, line in billed.items() if line[0] == request},
-            {key: line for key, line in now.items() if line[0] == request},
-        )
+    for request in sorted(groups, key=lambda text: (text is None, text or "")):
+        figures = compare(*groups[request])
         found.append(WorkRequestWeek(**vars(figures), work_request=request))
     return found
 
@@ -317,9 +317,12 @@ def billed_weeks(
     revision: str = "HEAD",
     sheet: str | None = None,
     since: dt.date | None = None,
+    every_request: bool = True,
 ) -> BilledWeeks:
     """`auditor weeks`: every week of each sheet (or of `sheet`) closed or invoiced at the
-    snapshot `revision` names, from `since` on, its billed baseline against that snapshot."""
+    snapshot `revision` names, from `since` on, its billed baseline against that snapshot.
+    Without `every_request`, only the weeks that moved list their work requests (the report
+    and the markdown show no others): a year of a 20,000-row sheet holds tens of thousands."""
     commit = resolve(store, revision)
     time = store.info(commit).time
     sheets = sorted(store.sheet_trees(commit))
@@ -344,7 +347,9 @@ def billed_weeks(
                     sheet_id=sheet_id,
                     week_ending=week,
                     baseline=base,
-                    work_requests=by_work_request(billed, now),
+                    work_requests=(
+                        by_work_request(billed, now) if every_request or figures.moved else []
+                    ),
                 )
             )
     return BilledWeeks(commit, time, weeks)

@@ -93,7 +93,7 @@ def markdown_of(
     from auditor.outputs.markdown import diff_markdown
 
     events = [e for s in diff.sheets for e in events_of(s, settings, diff.new.time)]
-    weeks = billed_weeks(store, settings, diff.new.commit)
+    weeks = billed_weeks(store, settings, diff.new.commit, every_request=False)
     return diff_markdown(
         diff, limit, max_bytes, violations, ruled(events, violations), settings.config, None, weeks
     )

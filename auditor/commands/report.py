@@ -148,13 +148,15 @@ def build_report(
     if config.attribute:
         events, attribution = _attributed(store, settings, diff, events)
     violations = audit_pair(store, diff, settings)
-    weeks = billed_weeks(store, settings, diff.new.commit)
+    weeks = billed_weeks(store, settings, diff.new.commit, every_request=False)
     return Report(
         diff=diff,
         violations=violations,
         violated_rows=_violated_rows(store, diff, violations),
         weeks=weeks,
-        week_shifts=week_shifts(billed_weeks(store, settings, diff.old.commit), weeks),
+        week_shifts=week_shifts(
+            billed_weeks(store, settings, diff.old.commit, every_request=False), weeks
+        ),
         events=ruled(events, violations),
         attribution=attribution,
         sheets=[
