@@ -345,3 +345,18 @@ def test_an_invoiced_week_is_closed_for_severity_too(store, take):
     assert severity() == "low"
     invoice(store, "2026-11-20")
     assert severity() == "medium"
+
+
+def test_tags_that_are_not_marks_of_the_branch_are_ignored_and_said(store, take, caplog):
+    take("2026-11-16T10:00:00", sheet(ROWS))
+    work = store.repo.working_dir
+    tree = git(work, "rev-parse", "snapshots^{tree}")
+    elsewhere = git(work, "commit-tree", tree, "-m", "not on the branch")
+    git(work, "tag", "-a", "-m", "x", f"billed/{SHEET}/2026-11-13", elsewhere)
+    git(work, "tag", "-a", "-m", "x", f"billed/{SHEET}/2026-11-06", tree)
+    git(work, "tag", "billed/not-a-sheet", "snapshots")
+    assert list_marks(store) == []
+    assert week_of(store, "2026-11-13").baseline.kind == "calendar"
+    assert f"tag billed/{SHEET}/2026-11-13 names no commit of the snapshots branch" in caplog.text
+    assert f"tag billed/{SHEET}/2026-11-06 names no commit of the snapshots" in caplog.text
+    assert "tag billed/not-a-sheet is not an invoice mark" in caplog.text

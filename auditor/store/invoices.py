@@ -75,30 +75,35 @@ def tag_name(sheet_id: str, week: dt.date) -> str:
 
 
 def read_marks(store: Store, tip: str | None) -> list[Mark]:
-    """The marks whose snapshot is on the branch up to `tip`, by sheet and week, in one git
-    call. A tag under `billed/` whose name is not a sheet id and a date is not a mark."""
+    """The marks whose snapshot is on the branch up to `tip`, by sheet and week: one git
+    call where there are none (every diff asks), two where there are. A tag under
+    `billed/` whose name is not a sheet id and a date, or whose commit is not on the
+    branch, is not a mark."""
     if tip is None:
         return []
-    output = store.repo.git.for_each_ref(
-        f"--merged={tip}", f"--format={FIELDS}%1e", NAMESPACE, strip_newline_in_stdout=False
+    git = store.repo.git
+    output = git.for_each_ref(f"--format={FIELDS}%1e", NAMESPACE, strip_newline_in_stdout=False)
+    records = [record.lstrip("\n") for record in output.split("\x1e")]
+    records = [record for record in records if record]
+    if not records:
+        return []
+    merged = set(
+        git.for_each_ref(f"--merged={tip}", "--format=%(refname:strip=2)", NAMESPACE).split()
     )
     marks = []
-    for record in output.split("\x1e"):
-        record = record.lstrip("\n")
-        if not record:
-            continue
+    for record in records:
         name, kind, sha, peeled, peeled_time, time, message = record.split("\x1f", 6)
         match = TAG.fullmatch(name)
         week = _date(match[2]) if match else None
         if match is None or week is None or (kind != "tag" and kind != "commit"):
             _warn(name, "is not an invoice mark (billed/<sheet id>/<date>); ignored")
             continue
+        if name not in merged:
+            _warn(name, "names no commit of the snapshots branch (rewritten?); ignored")
+            continue
         commit, seconds = (peeled, peeled_time) if kind == "tag" else (sha, time)
         when = dt.datetime.fromtimestamp(int(seconds), dt.UTC)
         marks.append(Mark(match[1], week, commit, when, message.strip() if kind == "tag" else ""))
-    elsewhere = store.repo.git.for_each_ref(f"--no-merged={tip}", "--format=%(refname)", NAMESPACE)
-    for name in elsewhere.split():
-        _warn(name, "names a commit not on the snapshots branch (rewritten?); ignored")
     return sorted(marks, key=lambda mark: (mark.sheet_id, mark.week))
 
 
@@ -109,7 +114,7 @@ def _warn(ref: str, problem: str) -> None:
     """A tag under billed/ that is no mark, said once a process (marks are read often)."""
     if ref not in _warned:
         _warned.add(ref)
-        log.warning("tag %s %s", inert(ref.removeprefix("refs/tags/")), problem)
+        log.warning("tag %s %s", inert(ref), problem)
 
 
 def _message(store: Store, ref: str) -> str:
