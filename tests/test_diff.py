@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor.diff.compute import diff_sheet
-from auditor.diff.model import CellChange, SheetDiff
+from auditor.diff.model import CellChange, Diff, SheetDiff, Side
+from auditor.outputs.changes import headline
+from auditor.outputs.json_format import diff_document
 from auditor.snapshot.canonical import SheetFiles, rows_json
 from auditor.snapshot.model import LAYOUT
 from tests.helpers import as_rows
+
+SIDE = Side("0" * 40, dt.datetime(2026, 11, 23, 8, tzinfo=dt.UTC))
 
 
 def files(rows: dict, columns: list[tuple[str, int | None]] | None = None, **extra) -> SheetFiles:
@@ -85,6 +91,19 @@ def test_a_rename_by_column_id_is_only_a_rename():
     assert diff.formulas_changed == [
         CellChange("k", "Price", "=[Qty]@row*2.5", "=[Quantity]@row*2.5")
     ]
+
+
+def test_a_sheet_renamed_with_its_data_unchanged_is_a_change_that_says_so():
+    rows = {"k1": {"A": 1}}
+    old = files(rows)
+    renamed = SheetFiles({**old.meta, "name": "Billing [b]2026[/b] Archive"}, old.rows)
+    diff = diff_sheet("s", old, renamed)
+    assert (diff.status, diff.changed, diff.renamed_from) == ("changed", True, "Billing")
+    assert headline(diff) == "renamed from 'Billing', +0 rows, -0 rows, 0 cells changed"
+    assert diff_document(Diff(SIDE, SIDE, [diff]))["sheets"][0]["renamed_from"] == "Billing"
+    same = diff_sheet("s", old, files(rows))
+    assert (same.status, same.renamed_from) == ("unchanged", None)
+    assert "renamed_from" not in diff_document(Diff(SIDE, SIDE, [same]))["sheets"][0]
 
 
 def test_without_column_ids_a_rename_is_a_removal_and_an_addition():

@@ -526,6 +526,8 @@ def summary_line(diff: SheetDiff, version: int | None) -> str:
     ]
     if diff.reason:  # back in the audit
         parts.insert(0, one_line(diff.reason, NAME_SHOWN))
+    if diff.renamed_from is not None:
+        parts.insert(0, f"renamed from {one_line(repr(diff.renamed_from), NAME_SHOWN)}")
     extras = [
         (diff.formulas_changed, "formula"),
         (diff.columns_added, "column added"),

@@ -31,6 +31,8 @@ def diff_sheet(
     if old is None or new is None:
         return _joined_or_left(sheet_id, old, new)
     result = SheetDiff(sheet_id, latest.meta["name"], "changed")
+    if old.meta.get("name") != new.meta.get("name"):
+        result.renamed_from = old.meta.get("name")
     old_columns = _columns(old)
     new_columns = _columns(new)
     renames = _renames(old_columns, new_columns)

@@ -48,11 +48,14 @@ class SheetDiff:
     compared_with: str | None = None
     """For a sheet back in the audit: the snapshot it is compared with, its last before it
     left (the older side of the pair does not hold it)."""
+    renamed_from: str | None = None
+    """The sheet's name in the older snapshot, where it was renamed since."""
 
     @property
     def changed(self) -> bool:
         return self.status in ("added", "removed") or any(
             (
+                self.renamed_from is not None,
                 self.rows_added,
                 self.rows_removed,
                 self.cells_changed,

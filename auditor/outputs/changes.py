@@ -19,7 +19,7 @@ from auditor.audit.weeks import BilledWeeks
 from auditor.config import Config
 from auditor.diff.model import SheetDiff
 from auditor.snapshot.normalize import to_decimal
-from auditor.text import money, plural
+from auditor.text import money, plural, shorten
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,8 @@ def headline(diff: SheetDiff) -> str:
     ]
     if diff.reason:  # a sheet back in the audit
         parts.insert(0, diff.reason)
+    if diff.renamed_from is not None:
+        parts.insert(0, f"renamed from {shorten(repr(diff.renamed_from), ROW_TEXT)}")
     if diff.formulas_changed:
         parts.append(f"{plural(len(diff.formulas_changed), 'formula')} changed")
     schema = len(diff.columns_added) + len(diff.columns_removed) + len(diff.columns_renamed)

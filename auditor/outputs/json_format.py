@@ -37,6 +37,7 @@ def diff_document(diff: Diff, violations: dict[str, Violations] | None = None) -
                 "sheet_id": sheet.sheet_id,
                 "name": sheet.name,
                 "status": sheet.status,
+                **({"renamed_from": sheet.renamed_from} if sheet.renamed_from is not None else {}),
                 **audience,
                 "rows_added": [{"key": r.key, "row": r.row} for r in sheet.rows_added],
                 "rows_removed": [{"key": r.key, "row": r.row} for r in sheet.rows_removed],
