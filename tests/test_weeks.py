@@ -360,3 +360,23 @@ def test_tags_that_are_not_marks_of_the_branch_are_ignored_and_said(store, take,
     assert f"tag billed/{SHEET}/2026-11-13 names no commit of the snapshots branch" in caplog.text
     assert f"tag billed/{SHEET}/2026-11-06 names no commit of the snapshots" in caplog.text
     assert "tag billed/not-a-sheet is not an invoice mark" in caplog.text
+
+
+def test_an_invoice_that_loses_a_race_for_its_mark_says_so(store, take, monkeypatch):
+    first = take("2026-11-14T10:00:00", sheet(ROWS))
+    second = take("2026-11-16T10:00:00", sheet({**ROWS, "1": line(1, Quantity=3)}))
+    write, raced = store.write_object, []
+
+    def racing(kind: str, data: bytes) -> str:
+        """Another process marks the week between this one's look and its write (the race
+        is made, not waited for: this wraps the store's own writer)."""
+        made = write(kind, data)
+        if not raced:
+            raced.append(kind)
+            invoice(store, "2026-11-13", at=first)
+        return made
+
+    monkeypatch.setattr(store, "write_object", racing)
+    with pytest.raises(UsageError, match=r"was just marked on snapshot .* by another invoice"):
+        invoice(store, "2026-11-13", at=second)
+    assert [mark.commit for mark in list_marks(store)] == [first]

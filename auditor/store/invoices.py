@@ -166,10 +166,15 @@ def write_mark(
     try:
         store.repo.git.update_ref("-m", "auditor invoice", ref, tag, old_object or ZERO)
     except git.GitCommandError as error:
-        raise GitError(
-            f"cannot write {mark.tag}: {git_error(error.stderr)} (another invoice of that "
-            "week at the same time?); try again"
-        ) from None
+        now = store.rev_parse(ref)
+        if now is not None and now != old:  # another invoice of that week got there first
+            if now == mark.commit:
+                return None
+            raise UsageError(
+                f"{mark.tag} was just marked on snapshot {now[:10]} by another invoice of "
+                "that week; look with `auditor invoice --list`, and add --force to move it"
+            ) from None
+        raise GitError(f"cannot write {mark.tag}: {git_error(error.stderr)}; try again") from None
     return old
 
 
