@@ -17,6 +17,7 @@ from auditor.commands.report import build_report, make_report, trend
 from auditor.commands.snapshot import take_snapshot
 from auditor.config import Config
 from auditor.outputs.excel import write_report
+from auditor.outputs.markdown import diff_markdown
 from auditor.snapshot.model import Column, Sheet
 from demo.billing import COLUMNS
 from tests.helpers import AUTHOR, as_rows, git
@@ -213,6 +214,15 @@ def test_a_violation_of_a_row_the_pair_did_not_change_has_its_billing_line(store
     assert (mismatch["Billed"].value, mismatch["Now"].value) == (425.5, 428.0)
     assert mismatch["Difference"].value == pytest.approx(2.5)
     assert "by $2.50" in mismatch["Message"].value
+    # The markdown (the run's step summary) names its work request too.
+    report = build_report(store, settings)
+    text = diff_markdown(
+        report.diff,
+        violations=report.violations,
+        events=report.events,
+        violated_rows=report.violated_rows,
+    )
+    assert "| ongoing | medium | price-mismatch | WR-2 | 2 |" in text
 
 
 def test_the_layout_reads_in_both_spreadsheet_programs(store, pair, tmp_path):

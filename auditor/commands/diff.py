@@ -94,6 +94,37 @@ def markdown_of(
 
     events = [e for s in diff.sheets for e in events_of(s, settings, diff.new.time)]
     weeks = billed_weeks(store, settings, diff.new.commit, every_request=False)
+    rows = violated_rows(store, diff, violations)
+    events = ruled(events, violations)
     return diff_markdown(
-        diff, limit, max_bytes, violations, ruled(events, violations), settings.config, None, weeks
+        diff, limit, max_bytes, violations, events, settings.config, None, weeks, rows
     )
+
+
+def violated_rows(
+    store: Store, diff: Diff, violations: dict[str, Violations]
+) -> dict[str, dict[str, dict]]:
+    """The cells of the rows that violations name and the pair did not change, from the
+    newer snapshot (the older for a row gone since): their work request and week. A few
+    rows are read one by one, more parse the file once."""
+    from auditor.audit.evaluate import History
+    from auditor.outputs.changes import violation_entries
+
+    history = History(store, diff.new.commit)
+    found: dict[str, dict[str, dict]] = {}
+    for sheet in diff.sheets:
+        audit = violations.get(sheet.sheet_id)
+        named = {v.key for _, v in violation_entries(audit)} if audit else set()
+        missing = named - sheet.old_rows.keys() - sheet.new_rows.keys()
+        sides = [
+            history.billed(side.commit, sheet.sheet_id)
+            for side in (diff.new, diff.old)
+            if history.tree(side.commit, sheet.sheet_id) is not None
+        ]
+        cells = {}
+        for key in sorted(missing):
+            row = next((r for r in (side.row(key) for side in sides) if r is not None), None)
+            if row is not None:
+                cells[key] = row.cells
+        found[sheet.sheet_id] = cells
+    return found

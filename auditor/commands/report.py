@@ -9,17 +9,16 @@ from decimal import Decimal
 from pathlib import Path
 
 from auditor.audit.attribution import Attribution, CellEdit, attribute
-from auditor.audit.evaluate import History, audit_pair
+from auditor.audit.evaluate import audit_pair
 from auditor.audit.events import events_of, ruled
 from auditor.audit.model import Event, Violations
 from auditor.audit.settings import Settings
 from auditor.audit.weeks import billed_weeks, week_shifts
-from auditor.commands.diff import diff_revisions
+from auditor.commands.diff import diff_revisions, violated_rows
 from auditor.config import Config
 from auditor.diff.model import Diff
 from auditor.errors import UsageError
 from auditor.outputs.audit_sheet import Published, audit_rows, publish
-from auditor.outputs.changes import violation_entries
 from auditor.outputs.excel import write_report
 from auditor.outputs.report import Report, SheetVersions, TrendPoint
 from auditor.smartsheet_client import NotFound, SmartsheetApi
@@ -109,32 +108,6 @@ def publish_report(
         api.close()
 
 
-def _violated_rows(
-    store: Store, diff: Diff, violations: dict[str, Violations]
-) -> dict[str, dict[str, dict]]:
-    """The cells of the rows that violations name and the pair did not change, from the
-    newer snapshot (the older for a row gone since): their work request and week. A few
-    rows are read one by one, more parse the file once."""
-    history = History(store, diff.new.commit)
-    found: dict[str, dict[str, dict]] = {}
-    for sheet in diff.sheets:
-        audit = violations.get(sheet.sheet_id)
-        named = {v.key for _, v in violation_entries(audit)} if audit else set()
-        missing = named - sheet.old_rows.keys() - sheet.new_rows.keys()
-        sides = [
-            history.billed(side.commit, sheet.sheet_id)
-            for side in (diff.new, diff.old)
-            if history.tree(side.commit, sheet.sheet_id) is not None
-        ]
-        cells = {}
-        for key in sorted(missing):
-            row = next((r for r in (side.row(key) for side in sides) if r is not None), None)
-            if row is not None:
-                cells[key] = row.cells
-        found[sheet.sheet_id] = cells
-    return found
-
-
 def build_report(
     store: Store, settings: Settings, old_revision: str = "HEAD~1", new_revision: str = "HEAD"
 ) -> Report:
@@ -152,7 +125,7 @@ def build_report(
     return Report(
         diff=diff,
         violations=violations,
-        violated_rows=_violated_rows(store, diff, violations),
+        violated_rows=violated_rows(store, diff, violations),
         weeks=weeks,
         week_shifts=week_shifts(
             billed_weeks(store, settings, diff.old.commit, every_request=False), weeks

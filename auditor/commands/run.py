@@ -269,6 +269,7 @@ def write_step_summary(result: RunResult, path: Path, cap: int) -> None:
             config,
             _artifact(),
             report.weeks,
+            report.violated_rows,
         )
     with path.open("a", encoding="utf-8") as handle:
         handle.write(head + body)

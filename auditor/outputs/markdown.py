@@ -87,6 +87,7 @@ def diff_markdown(
     config: Config | None = None,
     workbook: str | None = None,
     weeks: BilledWeeks | None = None,
+    violated_rows: dict[str, dict[str, dict]] | None = None,
 ) -> str:
     """The pair as markdown: first the answer (money moved in closed weeks, from `events`,
     and how far the billed `weeks` differ from their bills now),
@@ -104,7 +105,14 @@ def diff_markdown(
     )
     if workbook:
         document.add("", workbook)
-    requests = {(e.sheet_id, e.key): e.work_request for e in events or []}
+    # A row's work request: from its change events, or, for a violation of a row the pair
+    # did not change, from the snapshot (`violated_rows`).
+    requests = {
+        (sheet_id, key): cells.get(config.work_request_column)
+        for sheet_id, rows in (violated_rows or {}).items()
+        for key, cells in rows.items()
+    }
+    requests |= {(e.sheet_id, e.key): e.work_request for e in events or []}
     for sheet in diff.sheets:
         document.add(
             "",
