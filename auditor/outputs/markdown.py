@@ -105,14 +105,7 @@ def diff_markdown(
     )
     if workbook:
         document.add("", workbook)
-    # A row's work request: from its change events, or, for a violation of a row the pair
-    # did not change, from the snapshot (`violated_rows`).
-    requests = {
-        (sheet_id, key): cells.get(config.work_request_column)
-        for sheet_id, rows in (violated_rows or {}).items()
-        for key, cells in rows.items()
-    }
-    requests |= {(e.sheet_id, e.key): e.work_request for e in events or []}
+    requests = _requests(events or [], violated_rows or {}, config)
     for sheet in diff.sheets:
         document.add(
             "",
@@ -139,6 +132,19 @@ def diff_markdown(
             continue
         _violations(document, audit, limit, requests, sheet.sheet_id)
     return document.text()
+
+
+def _requests(
+    events: list[Event], violated_rows: dict[str, dict[str, dict]], config: Config
+) -> dict[tuple[str, str], object]:
+    """Each row's work request: from its change events, or, for a violation of a row the
+    pair did not change, from the snapshot (`violated_rows`)."""
+    requests = {
+        (sheet_id, key): cells.get(config.work_request_column)
+        for sheet_id, rows in violated_rows.items()
+        for key, cells in rows.items()
+    }
+    return requests | {(e.sheet_id, e.key): e.work_request for e in events}
 
 
 def _violations(
