@@ -215,7 +215,9 @@ def _check_leaving(
     moved, a token that lost a share) than the business: refused, as a mass row removal.
     Only the sheets this run answers for count (another job's do not), and those joining
     in the same read (a year's sheet archived as the next one starts)."""
-    audited = len(trees.keys() & origins.keys() | leaving.keys()) if leaving else len(trees)
+    if not leaving:
+        return
+    audited = len(trees.keys() & origins.keys() | leaving.keys())
     if len(leaving) * 2 > audited + len(joining):
         sheet_id, why = next(iter(sorted(leaving.items())))
         more = f" and {len(leaving) - 1} more" if len(leaving) > 1 else ""
@@ -519,11 +521,7 @@ def summary_line(diff: SheetDiff, version: int | None) -> str:
         return f"{label}: left the audit, {why} ({plural(diff.rows, 'row')} kept)"
     if diff.status == "unchanged":
         return f"{label}: unchanged"
-    parts = [
-        f"+{plural(len(diff.rows_added), 'row')}",
-        f"-{plural(len(diff.rows_removed), 'row')}",
-        plural(len(diff.cells_changed), "cell"),
-    ]
+    parts = _row_counts([diff])
     if diff.reason:  # back in the audit
         parts.insert(0, one_line(diff.reason, NAME_SHOWN))
     if diff.renamed_from is not None:
@@ -544,13 +542,7 @@ def subject_line(changed: list[SheetDiff]) -> str | None:
     if len(changed) < 2:
         return None
     edited = [diff for diff in changed if diff.status not in ("added", "removed")]
-    parts = []
-    if edited:
-        parts = [
-            f"+{plural(sum(len(d.rows_added) for d in edited), 'row')}",
-            f"-{plural(sum(len(d.rows_removed) for d in edited), 'row')}",
-            plural(sum(len(d.cells_changed) for d in edited), "cell"),
-        ]
+    parts = _row_counts(edited) if edited else []
     counts = {
         "joined": sum(diff.status == "added" for diff in changed),
         "back": sum(diff.compared_with is not None for diff in changed),
@@ -558,6 +550,15 @@ def subject_line(changed: list[SheetDiff]) -> str | None:
     }
     parts += [f"{count} {word}" for word, count in counts.items() if count]
     return f"{plural(len(changed), 'sheet')}: " + ", ".join(parts)
+
+
+def _row_counts(diffs: list[SheetDiff]) -> list[str]:
+    """`+3 rows`, `-1 row`, `7 cells`: the rows and cells the sheets' diffs changed."""
+    return [
+        f"+{plural(sum(len(d.rows_added) for d in diffs), 'row')}",
+        f"-{plural(sum(len(d.rows_removed) for d in diffs), 'row')}",
+        plural(sum(len(d.cells_changed) for d in diffs), "cell"),
+    ]
 
 
 def _count(count: int, noun: str) -> str:
