@@ -3,15 +3,42 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from auditor.snapshot.model import Row
+from auditor.snapshot.model import Row, Sheet
+
+if TYPE_CHECKING:
+    from auditor.audit.settings import Settings
+    from auditor.commands.snapshot import SnapshotResult
+    from auditor.store.gitstore import Store
 
 AUTHOR = ("auditor", "auditor@users.noreply.github.com")
+MONEY = ("Units Total Price",)
+
+
+def snapshot_at(
+    store: Store, sheets: list[Sheet], when: str, settings: Settings | None = None
+) -> SnapshotResult:
+    """A snapshot of `sheets` fetched at `when` (ISO; UTC where it names no offset), as the
+    tool's own author, the price its money column, with the rules of `settings`."""
+    from auditor.commands.snapshot import take_snapshot
+
+    moment = dt.datetime.fromisoformat(when)
+    return take_snapshot(
+        store,
+        sheets,
+        author=AUTHOR,
+        fetched_at=moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC),
+        money_columns=MONEY,
+        settings=settings,
+    )
+
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "someone",
     "GIT_AUTHOR_EMAIL": "someone@example.com",

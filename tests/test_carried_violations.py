@@ -4,17 +4,15 @@ what the rules find when every closed week is compared whole."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from auditor.audit.evaluate import History, parse_violations, violations_path
 from auditor.audit.rules import Snapshot, evaluate
 from auditor.audit.settings import load_settings
-from auditor.commands.snapshot import take_snapshot
 from auditor.config import Config
 from auditor.snapshot import canonical
 from auditor.store.gitstore import Store
+from tests.helpers import snapshot_at
 from tests.test_rules import WEEK, billing, line
 
 SETTINGS = load_settings(Config())
@@ -61,15 +59,7 @@ def whole(store: Store, commit: str) -> dict:
 @pytest.fixture
 def take(store):
     def snapshot(when: str, rows: dict) -> str:
-        moment = dt.datetime.fromisoformat(when).replace(tzinfo=dt.UTC)
-        result = take_snapshot(
-            store,
-            [billing(rows)],
-            author=("auditor", "auditor@example.com"),
-            fetched_at=moment,
-            money_columns=("Units Total Price",),
-            settings=SETTINGS,
-        )
+        result = snapshot_at(store, [billing(rows)], when, SETTINGS)
         assert result.commit is not None
         return result.commit
 

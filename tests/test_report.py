@@ -14,13 +14,12 @@ from openpyxl.utils import get_column_letter
 
 from auditor.audit.settings import load_settings
 from auditor.commands.report import build_report, make_report, trend
-from auditor.commands.snapshot import take_snapshot
 from auditor.config import Config
 from auditor.outputs.excel import write_report
 from auditor.outputs.markdown import diff_markdown
 from auditor.snapshot.model import Column, Sheet
 from demo.billing import COLUMNS
-from tests.helpers import AUTHOR, as_rows, git
+from tests.helpers import as_rows, git, snapshot_at
 from tests.test_rules import line
 
 SHEETS = [
@@ -55,14 +54,7 @@ def pair(store):
     settings = load_settings(Config())
 
     def take(sheet: Sheet, when: str) -> None:
-        take_snapshot(
-            store,
-            [sheet],
-            author=AUTHOR,
-            fetched_at=dt.datetime.fromisoformat(when),
-            money_columns=("Units Total Price",),
-            settings=settings,
-        )
+        snapshot_at(store, [sheet], when, settings)
 
     take(billing({"1": line(1), "2": line(2), "3": line(3)}), "2026-11-14T12:00:00+00:00")
     take(
@@ -194,14 +186,7 @@ def test_a_violation_of_a_row_the_pair_did_not_change_has_its_billing_line(store
     rows = {"1": line(1), "2": line(2, **{"Units Total Price": 428.0})}
     for when, quantity in (("2026-11-14T12:00:00+00:00", 2), ("2026-11-16T12:00:00+00:00", 5)):
         rows["1"] = line(1, Quantity=quantity, **{"Units Total Price": 212.75 * quantity})
-        take_snapshot(
-            store,
-            [billing(rows)],
-            author=AUTHOR,
-            fetched_at=dt.datetime.fromisoformat(when),
-            money_columns=("Units Total Price",),
-            settings=settings,
-        )
+        snapshot_at(store, [billing(rows)], when, settings)
     path = make_report(store, settings, out=tmp_path).path
     sheet = openpyxl.load_workbook(path)["Violations"]
     named = [cell.value for cell in sheet[1]]
@@ -254,13 +239,7 @@ def test_an_empty_table_says_none_in_this_pair(store, tmp_path):
         ("2026-11-14T12:00:00+00:00", rows),
         ("2026-11-14T13:00:00+00:00", {**rows, "1": line(1, Quantity=3)}),
     ):
-        take_snapshot(
-            store,
-            [billing(now)],
-            author=AUTHOR,
-            fetched_at=dt.datetime.fromisoformat(when),
-            settings=settings,
-        )
+        snapshot_at(store, [billing(now)], when, settings)
     book = openpyxl.load_workbook(make_report(store, settings, out=tmp_path).path)
     for name in ("Rows added", "Rows removed", "Schema changes"):
         assert book[name]["A2"].value == "None in this pair", name

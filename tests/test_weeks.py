@@ -21,7 +21,6 @@ from auditor.audit.settings import load_settings
 from auditor.audit.weeks import WeekReader, billed_weeks, blob_id, week_rows
 from auditor.commands.invoice import invoice_week, list_marks
 from auditor.commands.report import build_report
-from auditor.commands.snapshot import take_snapshot
 from auditor.config import Config
 from auditor.errors import DamagedSnapshot, UsageError
 from auditor.outputs.audit_sheet import WEEK_EVENT, audit_rows
@@ -29,7 +28,7 @@ from auditor.outputs.excel import write_report
 from auditor.outputs.markdown import diff_markdown
 from auditor.snapshot.model import Column, Sheet
 from demo.billing import COLUMNS
-from tests.helpers import AUTHOR, as_rows, git
+from tests.helpers import as_rows, git, snapshot_at
 from tests.test_rules import WEEK, line
 from tests.test_run import clone, run, world  # noqa: F401 -- the emulator's world fixture
 
@@ -48,15 +47,7 @@ def sheet(rows: dict, sheet_id: str = SHEET) -> Sheet:
 @pytest.fixture
 def take(store):
     def snapshot(when: str, *sheets: Sheet) -> str:
-        moment = dt.datetime.fromisoformat(when).replace(tzinfo=dt.UTC)
-        result = take_snapshot(
-            store,
-            list(sheets),
-            author=AUTHOR,
-            fetched_at=moment,
-            money_columns=("Units Total Price",),
-            settings=SETTINGS,
-        )
+        result = snapshot_at(store, list(sheets), when, SETTINGS)
         assert result.commit is not None
         return result.commit
 
